@@ -1,0 +1,136 @@
+//! The gRPC server: binds, serves users, health and reflection, and runs the
+//! graceful shutdown sequence.
+
+mod health;
+mod listener;
+mod reflection;
+pub mod signals;
+
+use std::{future::Future, net::SocketAddr, pin::pin};
+
+use anyhow::Context;
+use tokio::{
+    net::TcpListener,
+    sync::{oneshot, watch},
+};
+use tonic::{
+    service::{Routes, RoutesBuilder},
+    transport::{Server, server::TcpIncoming},
+};
+use tonic_health::ServingStatus;
+
+pub use health::{HealthSwitch, SERVICE_NAMES};
+
+use crate::{
+    layers::CatchPanicLayer,
+    proto::users_server::{Users, UsersServer},
+    settings::{Settings, ShutdownSettings},
+    users::UserDirectory,
+};
+
+/// A bound, ready-to-run server. Building binds the port, so tests can bind
+/// port 0 and read the real one from [`Application::local_addr`].
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    shutdown: ShutdownSettings,
+    health: HealthSwitch,
+    draining: watch::Sender<bool>,
+    routes: Routes,
+}
+
+impl Application {
+    /// Binds the configured address with the real Users service.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, UserDirectory).await
+    }
+
+    /// Binds the configured address, serving `users` as `user.Users` (tests
+    /// pass implementations that fail on purpose).
+    pub async fn build_with<U: Users>(settings: Settings, users: U) -> anyhow::Result<Self> {
+        let addr = settings.server.addr;
+        let listener = listener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+        let local_addr = listener.local_addr()?;
+        let health = HealthSwitch::new().await;
+        let (draining, draining_rx) = watch::channel(false);
+
+        let mut routes = RoutesBuilder::default();
+        routes.add_service(health.service(draining_rx));
+        routes.add_service(UsersServer::new(users));
+        if settings.server.reflection {
+            reflection::add_reflection(&mut routes).context("cannot build reflection")?;
+        }
+        Ok(Self {
+            listener,
+            local_addr,
+            shutdown: settings.shutdown,
+            health,
+            draining,
+            routes: routes.routes(),
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The health statuses this server reports.
+    pub fn health(&self) -> &HealthSwitch {
+        &self.health
+    }
+
+    /// Serves until `shutdown` completes, then: every health name goes
+    /// NOT_SERVING (for good), calls are still served for the grace period,
+    /// accepting stops, and in-flight calls get the drain timeout to finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let (stop_accepting, stop_accepting_rx) = oneshot::channel::<()>();
+        let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
+        let mut server = pin!(
+            Server::builder()
+                .layer(CatchPanicLayer)
+                .add_routes(self.routes)
+                .serve_with_incoming_shutdown(incoming, async {
+                    let _ = stop_accepting_rx.await;
+                })
+        );
+
+        self.health.set(ServingStatus::Serving).await;
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            addr = %self.local_addr,
+            "server.started"
+        );
+
+        tokio::select! {
+            result = &mut server => return result.context("server stopped unexpectedly"),
+            () = shutdown => {}
+        }
+
+        self.health.set(ServingStatus::NotServing).await;
+        tracing::info!(
+            grace_period = %humantime::format_duration(self.shutdown.grace_period),
+            "shutdown.not_serving: health reports NOT_SERVING, still serving calls"
+        );
+        tokio::select! {
+            result = &mut server => return result.context("server stopped unexpectedly"),
+            () = tokio::time::sleep(self.shutdown.grace_period) => {}
+        }
+
+        tracing::info!(
+            drain_timeout = %humantime::format_duration(self.shutdown.drain_timeout),
+            "shutdown.draining: stopped accepting, waiting for in-flight calls"
+        );
+        let _ = stop_accepting.send(());
+        let _ = self.draining.send(true);
+        match tokio::time::timeout(self.shutdown.drain_timeout, &mut server).await {
+            Ok(result) => {
+                result.context("server failed while draining")?;
+                tracing::info!("shutdown.drained: every call finished");
+            }
+            Err(_) => tracing::warn!("shutdown.drain_timeout: calls still running were cut off"),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,97 @@
+//! Typed settings, layered from built-in defaults, a config file, environment
+//! variables and command-line flags, and validated once at start-up.
+
+mod load;
+mod validate;
+
+use std::{net::SocketAddr, time::Duration};
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{CONFIG_FILE_VARIABLE, ENV_PREFIX, FlagOverride, SettingsError, load};
+
+/// Every setting of the service. Field docs are the user-facing reference;
+/// `deploy/config/user-service.toml` repeats them with their defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Where and what the gRPC server serves.
+    pub server: ServerSettings,
+    /// The graceful shutdown sequence.
+    pub shutdown: ShutdownSettings,
+    /// Log output.
+    pub log: LogSettings,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Listen address. `0.0.0.0:PORT` also listens on `[::]:PORT` where IPv6 exists.
+    pub addr: SocketAddr,
+    /// Serve gRPC reflection (v1 and v1alpha).
+    pub reflection: bool,
+}
+
+/// `[shutdown]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShutdownSettings {
+    /// After a signal, how long the server keeps serving while health says
+    /// NOT_SERVING, so load balancers and Watch clients move away first.
+    #[serde(with = "humantime_serde")]
+    pub grace_period: Duration,
+    /// Once accepting stops, how long in-flight calls get to finish.
+    #[serde(with = "humantime_serde")]
+    pub drain_timeout: Duration,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `json`, `text`, or `auto` (text on a terminal, JSON otherwise).
+    pub format: LogFormat,
+    /// Filter directives such as `info` or `user_service=debug,tower=warn`;
+    /// `RUST_LOG`, when set, wins.
+    pub level: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Text when stdout is a terminal, JSON otherwise.
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Human-readable text.
+    Text,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings {
+                addr: SocketAddr::from(([0, 0, 0, 0], 50051)),
+                reflection: true,
+            },
+            shutdown: ShutdownSettings {
+                grace_period: Duration::from_secs(5),
+                drain_timeout: Duration::from_secs(10),
+            },
+            log: LogSettings {
+                format: LogFormat::Auto,
+                level: "info".to_owned(),
+            },
+        }
+    }
+}
+
+impl Settings {
+    /// The effective settings as TOML, for `user-service config`. No setting
+    /// holds a secret yet; any that does must be redacted here.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
+    }
+}
