@@ -10,7 +10,7 @@ use super::{UserError, UserQuery};
 pub struct UserDirectory;
 
 impl UserDirectory {
-    fn list_user(&self, request: UserRequest) -> Result<UserResponse, UserError> {
+    fn answer(&self, request: UserRequest) -> Result<UserResponse, UserError> {
         let query = UserQuery::try_from(request)?;
         Ok(UserResponse {
             details: query.details(),
@@ -24,9 +24,6 @@ impl Users for UserDirectory {
         &self,
         request: Request<UserRequest>,
     ) -> Result<Response<UserResponse>, Status> {
-        Ok(Response::new(UserDirectory::list_user(
-            self,
-            request.into_inner(),
-        )?))
+        Ok(Response::new(self.answer(request.into_inner())?))
     }
 }

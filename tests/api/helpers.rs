@@ -1,0 +1,184 @@
+//! Spawning the server on an ephemeral port and talking to it.
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use futures::StreamExt;
+use tokio::{
+    sync::{Notify, oneshot},
+    task::JoinHandle,
+};
+use tonic::{Request, Response, Status, transport::Channel};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+use user_service::{
+    proto::{UserRequest, UserResponse, users_client::UsersClient, users_server::Users},
+    server::Application,
+    settings::Settings,
+    users::UserDirectory,
+};
+
+/// How long any single wait in a test may take before it counts as a hang.
+pub(crate) const BOUND: Duration = Duration::from_secs(10);
+
+/// An id that makes [`TestUsers`] panic.
+pub(crate) const PANIC_ID: i32 = 13;
+/// An id that makes [`TestUsers`] wait until [`TestUsers::release`].
+pub(crate) const GATED_ID: i32 = 42;
+
+/// The real Users service, plus two ids that misbehave on purpose.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TestUsers {
+    started: Arc<Notify>,
+    gate: Arc<Notify>,
+}
+
+impl TestUsers {
+    /// Waits until a gated call is inside its handler.
+    pub(crate) async fn gated_call_started(&self) {
+        bounded(self.started.notified()).await;
+    }
+
+    /// Lets the gated call finish.
+    pub(crate) fn release(&self) {
+        self.gate.notify_one();
+    }
+}
+
+#[tonic::async_trait]
+impl Users for TestUsers {
+    async fn list_user(
+        &self,
+        request: Request<UserRequest>,
+    ) -> Result<Response<UserResponse>, Status> {
+        match request.get_ref().id {
+            PANIC_ID => panic!("handler bug"),
+            GATED_ID => {
+                self.started.notify_one();
+                self.gate.notified().await;
+            }
+            _ => {}
+        }
+        UserDirectory.list_user(request).await
+    }
+}
+
+/// Settings for tests: loopback, ephemeral port, quick shutdown.
+pub(crate) fn test_settings() -> Settings {
+    let mut settings = Settings::default();
+    settings.server.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    settings.shutdown.grace_period = Duration::from_millis(200);
+    settings.shutdown.drain_timeout = Duration::from_secs(5);
+    settings
+}
+
+/// A running server and the means to stop it.
+pub(crate) struct TestApp {
+    pub(crate) addr: SocketAddr,
+    pub(crate) channel: Channel,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Spawns the real service with test settings, ready (health SERVING).
+pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with(test_settings(), TestUsers::default()).await
+}
+
+/// Spawns a server with `settings` and `users`, and waits until it reports SERVING.
+pub(crate) async fn spawn_app_with(settings: Settings, users: TestUsers) -> TestApp {
+    let app = Application::build_with(settings, users)
+        .await
+        .expect("the server binds");
+    let addr = app.local_addr();
+    let (shutdown, shutdown_rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = shutdown_rx.await;
+    }));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("valid uri")
+        .connect()
+        .await
+        .expect("the server accepts connections");
+    let test_app = TestApp {
+        addr,
+        channel,
+        shutdown: Some(shutdown),
+        server,
+    };
+    let mut updates = test_app.watch("").await;
+    while next_status(&mut updates).await != ServingStatus::Serving {}
+    test_app
+}
+
+/// A Watch stream of health statuses.
+pub(crate) type StatusStream = tonic::Streaming<tonic_health::pb::HealthCheckResponse>;
+
+/// The next status on a Watch stream, within [`BOUND`].
+pub(crate) async fn next_status(updates: &mut StatusStream) -> ServingStatus {
+    bounded(updates.next())
+        .await
+        .expect("the watch stream stays open")
+        .expect("the watch stream yields statuses")
+        .status()
+}
+
+/// Awaits `future`, failing the test if it takes longer than [`BOUND`].
+pub(crate) async fn bounded<F: std::future::Future>(future: F) -> F::Output {
+    tokio::time::timeout(BOUND, future)
+        .await
+        .expect("finished within the bound")
+}
+
+impl TestApp {
+    pub(crate) fn users(&self) -> UsersClient<Channel> {
+        UsersClient::new(self.channel.clone())
+    }
+
+    pub(crate) fn health(&self) -> HealthClient<Channel> {
+        HealthClient::new(self.channel.clone())
+    }
+
+    pub(crate) async fn list_user(&self, id: i32, name: &str) -> Result<UserResponse, Status> {
+        let request = UserRequest {
+            id,
+            name: name.to_owned(),
+        };
+        bounded(self.users().list_user(request))
+            .await
+            .map(Response::into_inner)
+    }
+
+    pub(crate) async fn check(&self, service: &str) -> Result<ServingStatus, Status> {
+        let request = HealthCheckRequest {
+            service: service.to_owned(),
+        };
+        bounded(self.health().check(request))
+            .await
+            .map(|response| response.into_inner().status())
+    }
+
+    pub(crate) async fn watch(&self, service: &str) -> StatusStream {
+        let request = HealthCheckRequest {
+            service: service.to_owned(),
+        };
+        bounded(self.health().watch(request))
+            .await
+            .expect("watch is accepted")
+            .into_inner()
+    }
+
+    /// Starts the shutdown sequence, as a signal would.
+    pub(crate) fn trigger_shutdown(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
+    /// Waits for the server future to return, within `bound`.
+    pub(crate) async fn stopped(self, bound: Duration) -> anyhow::Result<()> {
+        tokio::time::timeout(bound, self.server)
+            .await
+            .expect("the server stops within the bound")
+            .expect("the server task did not panic")
+    }
+}

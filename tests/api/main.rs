@@ -1,0 +1,8 @@
+//! Integration tests: the real server on port 0, real tonic clients.
+
+mod binary;
+mod health;
+mod helpers;
+mod list_user;
+mod reflection;
+mod shutdown;
