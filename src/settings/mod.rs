@@ -2,6 +2,8 @@
 //! variables and command-line flags, and validated once at start-up.
 
 mod load;
+#[cfg(test)]
+mod tests;
 mod validate;
 
 use std::{net::SocketAddr, time::Duration};
