@@ -8,7 +8,8 @@ python=target/interop-venv/bin/python
 port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log=$(mktemp)
 
-USER_SERVICE__SERVER__ADDR="127.0.0.1:$port" USER_SERVICE__SHUTDOWN__GRACE_PERIOD=100ms \
+USER_SERVICE__SERVER__ADDR="127.0.0.1:$port" USER_SERVICE__ADMIN__ADDR=127.0.0.1:0 \
+  USER_SERVICE__SHUTDOWN__GRACE_PERIOD=100ms \
   "$bin" --log-format json >"$log" 2>&1 &
 pid=$!
 trap 'kill -9 $pid 2>/dev/null || true; rm -f "$log"' EXIT

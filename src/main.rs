@@ -1,5 +1,5 @@
 //! Wires the pieces: command line → settings → logging → server → exit code.
-use std::{process::ExitCode, time::Duration};
+use std::{collections::HashMap, process::ExitCode, time::Duration};
 
 use clap::{Parser, error::ErrorKind};
 use user_service::{
@@ -16,6 +16,8 @@ const EXIT_USAGE: u8 = 64;
 const EXIT_CONFIG: u8 = 78;
 /// grpc_health_probe's exit code for bad arguments.
 const EXIT_PROBE_BAD_ARGUMENTS: u8 = 1;
+/// How long exiting may wait for buffered telemetry to reach the collector.
+const TELEMETRY_FLUSH_BOUND: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -61,16 +63,27 @@ fn serve(args: &SettingsArgs) -> ExitCode {
         Ok(settings) => settings,
         Err(code) => return code,
     };
-    if let Err(err) = telemetry::init_logging(&settings.log) {
-        eprintln!("user-service: cannot set up logging: {err:#}");
-        return ExitCode::from(EXIT_CONFIG);
-    }
-    let result = runtime().map_err(anyhow::Error::from).and_then(|runtime| {
-        let result = runtime.block_on(run(settings));
-        // Connections cut off by the drain timeout must not delay exit.
-        runtime.shutdown_timeout(Duration::from_millis(100));
-        result
-    });
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("user-service: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let env: HashMap<String, String> = std::env::vars().collect();
+    // The OTLP/gRPC exporter is built on the runtime it will use.
+    let telemetry = match runtime.block_on(async { telemetry::init(&settings, &env) }) {
+        Ok(guard) => guard,
+        Err(err) => {
+            eprintln!("user-service: {err:#}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let result = runtime.block_on(run(settings));
+    // Flushed while the runtime still runs: the gRPC exporter lives on it.
+    telemetry.shutdown(TELEMETRY_FLUSH_BOUND);
+    // Connections cut off by the drain timeout must not delay exit.
+    runtime.shutdown_timeout(Duration::from_millis(100));
     match result {
         Ok(()) => {
             tracing::info!("shutdown.complete");

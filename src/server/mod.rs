@@ -1,6 +1,7 @@
 //! The gRPC server: binds, serves users, health and reflection, and runs the
 //! graceful shutdown sequence.
 
+mod admin;
 mod health;
 mod listener;
 mod reflection;
@@ -22,9 +23,10 @@ use tonic_health::ServingStatus;
 pub use health::{HealthSwitch, SERVICE_NAMES};
 
 use crate::{
-    layers::CatchPanicLayer,
+    layers::{CatchPanicLayer, MetricsLayer, TraceLayer},
     proto::users_server::{Users, UsersServer},
     settings::{Settings, ShutdownSettings},
+    telemetry::RpcMetrics,
     users::UserDirectory,
 };
 
@@ -38,6 +40,9 @@ pub struct Application {
     health: HealthSwitch,
     draining: watch::Sender<bool>,
     routes: Routes,
+    trace: TraceLayer,
+    metrics: RpcMetrics,
+    admin: Option<TcpListener>,
 }
 
 impl Application {
@@ -52,6 +57,17 @@ impl Application {
         let addr = settings.server.addr;
         let listener = listener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
         let local_addr = listener.local_addr()?;
+        let admin = match settings.admin.enabled {
+            true => {
+                let addr = settings.admin.addr;
+                Some(
+                    listener::bind(addr)
+                        .with_context(|| format!("cannot listen on {addr} (admin)"))?,
+                )
+            }
+            false => None,
+        };
+        let metrics = RpcMetrics::new().context("cannot register metrics")?;
         let health = HealthSwitch::new().await;
         let (draining, draining_rx) = watch::channel(false);
 
@@ -68,12 +84,22 @@ impl Application {
             health,
             draining,
             routes: routes.routes(),
+            trace: TraceLayer::new(settings.telemetry.trace_health_and_reflection),
+            metrics,
+            admin,
         })
     }
 
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address the admin HTTP server (`/metrics`) bound, when enabled.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     /// The health statuses this server reports.
@@ -87,9 +113,26 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let (stop_accepting, stop_accepting_rx) = oneshot::channel::<()>();
         let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
+        let (stop_admin, stop_admin_rx) = oneshot::channel::<()>();
+        if let Some(listener) = self.admin {
+            let stopped = async {
+                let _ = stop_admin_rx.await;
+            };
+            let metrics = self.metrics.clone();
+            tokio::spawn(async move {
+                if let Err(err) = admin::serve(listener, metrics, stopped).await {
+                    tracing::error!(error = %err, "admin.failed");
+                }
+            });
+        }
+        // Outermost first: the span wraps everything, including panics.
+        let layers = tower::ServiceBuilder::new()
+            .layer(self.trace)
+            .layer(MetricsLayer::new(self.metrics.clone()))
+            .layer(CatchPanicLayer);
         let mut server = pin!(
             Server::builder()
-                .layer(CatchPanicLayer)
+                .layer(layers)
                 .add_routes(self.routes)
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = stop_accepting_rx.await;
@@ -131,6 +174,7 @@ impl Application {
             }
             Err(_) => tracing::warn!("shutdown.drain_timeout: calls still running were cut off"),
         }
+        let _ = stop_admin.send(());
         Ok(())
     }
 }

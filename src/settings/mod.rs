@@ -23,6 +23,10 @@ pub struct Settings {
     pub shutdown: ShutdownSettings,
     /// Log output.
     pub log: LogSettings,
+    /// OpenTelemetry traces and metrics.
+    pub telemetry: TelemetrySettings,
+    /// The admin HTTP server (Prometheus `/metrics`).
+    pub admin: AdminSettings,
 }
 
 /// `[server]`
@@ -59,6 +63,52 @@ pub struct LogSettings {
     pub level: String,
 }
 
+/// `[telemetry]`. The standard `OTEL_*` variables, when set, win over these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// OTLP collector endpoint, e.g. `http://jaeger:4317`; empty means no
+    /// export at all. `OTEL_EXPORTER_OTLP_ENDPOINT` wins.
+    pub otlp_endpoint: String,
+    /// `grpc` (port 4317) or `http/protobuf` (port 4318).
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL` wins.
+    pub otlp_protocol: OtlpProtocol,
+    /// Bound on one export call. `OTEL_EXPORTER_OTLP_TIMEOUT` wins.
+    #[serde(with = "humantime_serde")]
+    pub otlp_timeout: Duration,
+    /// `service.name` of every span and metric. `OTEL_SERVICE_NAME` wins.
+    pub service_name: String,
+    /// Share of new traces sampled, 0.0 to 1.0; a caller's sampling decision
+    /// is always followed. `OTEL_TRACES_SAMPLER`/`OTEL_TRACES_SAMPLER_ARG` win.
+    pub sampling_ratio: f64,
+    /// Also trace health and reflection calls (they are logged at debug level either way).
+    pub trace_health_and_reflection: bool,
+    /// How often metrics are pushed over OTLP. `OTEL_METRIC_EXPORT_INTERVAL` wins.
+    #[serde(with = "humantime_serde")]
+    pub metrics_interval: Duration,
+}
+
+/// OTLP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OtlpProtocol {
+    /// OTLP over gRPC.
+    #[serde(rename = "grpc")]
+    Grpc,
+    /// OTLP over HTTP with protobuf bodies.
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+}
+
+/// `[admin]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    /// Serve the admin HTTP endpoint.
+    pub enabled: bool,
+    /// Its listen address; `GET /metrics` answers Prometheus text.
+    pub addr: SocketAddr,
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -85,6 +135,19 @@ impl Default for Settings {
             log: LogSettings {
                 format: LogFormat::Auto,
                 level: "info".to_owned(),
+            },
+            telemetry: TelemetrySettings {
+                otlp_endpoint: String::new(),
+                otlp_protocol: OtlpProtocol::Grpc,
+                otlp_timeout: Duration::from_secs(10),
+                service_name: "user-service".to_owned(),
+                sampling_ratio: 1.0,
+                trace_health_and_reflection: false,
+                metrics_interval: Duration::from_secs(60),
+            },
+            admin: AdminSettings {
+                enabled: true,
+                addr: SocketAddr::from(([0, 0, 0, 0], 9464)),
             },
         }
     }

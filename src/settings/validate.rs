@@ -38,6 +38,30 @@ pub(super) fn validate(settings: &Settings) -> Result<(), Invalid> {
     if shutdown.drain_timeout > MAX_SHUTDOWN_PHASE {
         return Err(invalid("shutdown.drain_timeout", "must be at most 1h"));
     }
+    let telemetry = &settings.telemetry;
+    if !(0.0..=1.0).contains(&telemetry.sampling_ratio) {
+        return Err(invalid(
+            "telemetry.sampling_ratio",
+            "must be between 0.0 and 1.0",
+        ));
+    }
+    if telemetry.service_name.trim().is_empty() {
+        return Err(invalid("telemetry.service_name", "must not be empty"));
+    }
+    if telemetry.otlp_timeout.is_zero() {
+        return Err(invalid("telemetry.otlp_timeout", "must be greater than 0"));
+    }
+    if telemetry.metrics_interval < Duration::from_secs(1) {
+        return Err(invalid("telemetry.metrics_interval", "must be at least 1s"));
+    }
+    let endpoint = telemetry.otlp_endpoint.trim();
+    let has_scheme = endpoint.starts_with("http://") || endpoint.starts_with("https://");
+    if !endpoint.is_empty() && !has_scheme {
+        return Err(invalid(
+            "telemetry.otlp_endpoint",
+            "must start with http:// or https://, or be empty to disable export",
+        ));
+    }
     if let Err(err) = EnvFilter::builder().parse(&settings.log.level) {
         return Err(invalid(
             "log.level",
@@ -73,6 +97,26 @@ mod tests {
         assert_eq!(
             validate(&settings).map_err(|e| e.key),
             Err("shutdown.grace_period")
+        );
+    }
+
+    #[test]
+    fn sampling_ratio_outside_zero_to_one_is_rejected() {
+        let mut settings = Settings::default();
+        settings.telemetry.sampling_ratio = 1.5;
+        assert_eq!(
+            validate(&settings).map_err(|e| e.key),
+            Err("telemetry.sampling_ratio")
+        );
+    }
+
+    #[test]
+    fn an_endpoint_without_scheme_is_rejected() {
+        let mut settings = Settings::default();
+        settings.telemetry.otlp_endpoint = "jaeger:4317".to_owned();
+        assert_eq!(
+            validate(&settings).map_err(|e| e.key),
+            Err("telemetry.otlp_endpoint")
         );
     }
 

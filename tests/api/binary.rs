@@ -24,6 +24,8 @@ fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
         .args(args)
         .env_remove("RUST_LOG")
         .env_remove("USER_SERVICE_CONFIG")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env("USER_SERVICE__ADMIN__ADDR", "127.0.0.1:0")
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .kill_on_drop(true);

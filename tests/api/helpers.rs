@@ -66,6 +66,7 @@ impl Users for TestUsers {
 pub(crate) fn test_settings() -> Settings {
     let mut settings = Settings::default();
     settings.server.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    settings.admin.addr = SocketAddr::from(([127, 0, 0, 1], 0));
     settings.shutdown.grace_period = Duration::from_millis(200);
     settings.shutdown.drain_timeout = Duration::from_secs(5);
     settings

@@ -1,0 +1,187 @@
+//! One OpenTelemetry SERVER span per call, named and attributed the way the
+//! opentelemetry-go `otelgrpc` instrumentation does, so existing Jaeger and
+//! Grafana queries work; its `traceparent` goes back in the response.
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use opentelemetry::{
+    global,
+    propagation::TextMapPropagator,
+    trace::{Status as SpanStatus, TraceContextExt},
+};
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use tonic::{Code, transport::server::TcpConnectInfo};
+use tower::{Layer, Service};
+use tracing::{Instrument, Span, field::Empty};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use super::{
+    completion::{CallObserver, CompletionBody, observe},
+    rpc::{RpcPath, code_name},
+};
+use crate::telemetry::RPC_SPAN_TARGET;
+
+/// Wraps services in [`Trace`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TraceLayer {
+    trace_infrastructure: bool,
+}
+
+impl TraceLayer {
+    /// `trace_infrastructure` also traces health and reflection calls.
+    pub fn new(trace_infrastructure: bool) -> Self {
+        Self {
+            trace_infrastructure,
+        }
+    }
+}
+
+impl<S> Layer<S> for TraceLayer {
+    type Service = Trace<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Trace {
+            inner,
+            trace_infrastructure: self.trace_infrastructure,
+        }
+    }
+}
+
+/// Opens the call's span (a child of the caller's, when it sent one) and
+/// closes it with the final status once the response body ends.
+#[derive(Debug, Clone)]
+pub struct Trace<S> {
+    inner: S,
+    trace_infrastructure: bool,
+}
+
+/// The codes that mean the server failed, as otelgrpc marks them; the rest
+/// (NOT_FOUND, INVALID_ARGUMENT, …) are the client's business.
+fn is_server_error(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unknown
+            | Code::DeadlineExceeded
+            | Code::Unimplemented
+            | Code::Internal
+            | Code::Unavailable
+            | Code::DataLoss
+    )
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Trace<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<CompletionBody<ResBody, CallTrace>>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        let started = Instant::now();
+        let path = request.uri().path().to_owned();
+        let rpc = RpcPath::parse(&path);
+        let span = if self.trace_infrastructure || !rpc.is_infrastructure() {
+            server_span(&request, rpc)
+        } else {
+            Span::none()
+        };
+        let future = self.inner.call(request).instrument(span.clone());
+        Box::pin(async move {
+            let mut response = future.await?;
+            let context = span.context();
+            if context.span().span_context().is_valid() {
+                TraceContextPropagator::new()
+                    .inject_context(&context, &mut HeaderInjector(response.headers_mut()));
+            }
+            Ok(observe(
+                response,
+                CallTrace {
+                    span,
+                    path,
+                    started,
+                },
+            ))
+        })
+    }
+}
+
+fn server_span<B>(request: &http::Request<B>, rpc: RpcPath<'_>) -> Span {
+    let span = tracing::info_span!(
+        target: RPC_SPAN_TARGET,
+        "rpc",
+        otel.name = %format_args!("{}/{}", rpc.service, rpc.method),
+        otel.kind = "server",
+        rpc.system = "grpc",
+        rpc.service = rpc.service,
+        rpc.method = rpc.method,
+        server.address = Empty,
+        server.port = Empty,
+        network.peer.address = Empty,
+        network.peer.port = Empty,
+        trace_id = Empty,
+        span_id = Empty,
+    );
+    if span.is_disabled() {
+        return span;
+    }
+    if let Some(connection) = request.extensions().get::<TcpConnectInfo>() {
+        if let Some(local) = connection.local_addr() {
+            span.record("server.address", local.ip().to_string());
+            span.record("server.port", i64::from(local.port()));
+        }
+        if let Some(peer) = connection.remote_addr() {
+            span.record("network.peer.address", peer.ip().to_string());
+            span.record("network.peer.port", i64::from(peer.port()));
+        }
+    }
+    // Extract before the span is first used, so it joins the caller's trace.
+    let parent = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(request.headers()))
+    });
+    let _ = span.set_parent(parent);
+    let context = span.context();
+    let ids = context.span().span_context().clone();
+    if ids.is_valid() {
+        span.record("trace_id", ids.trace_id().to_string());
+        span.record("span_id", ids.span_id().to_string());
+    }
+    span
+}
+
+/// Ends the call's span with its status and logs the call at debug level.
+#[derive(Debug)]
+pub struct CallTrace {
+    span: Span,
+    path: String,
+    started: Instant,
+}
+
+impl CallObserver for CallTrace {
+    fn finish(self, code: Code) {
+        if !self.span.is_disabled() {
+            self.span
+                .set_attribute("rpc.grpc.status_code", i64::from(code as i32));
+            if is_server_error(code) {
+                self.span.set_status(SpanStatus::error(code_name(code)));
+            }
+        }
+        let _inside = self.span.enter();
+        tracing::debug!(
+            rpc.path = %self.path,
+            rpc.grpc.status_code = code as i32,
+            duration_ms = self.started.elapsed().as_secs_f64() * 1000.0,
+            "rpc.call"
+        );
+    }
+}

@@ -1,0 +1,70 @@
+//! Logging set-up: one `tracing` subscriber for the whole process.
+use std::io::IsTerminal;
+
+use tracing_subscriber::{
+    EnvFilter, Layer, Registry, fmt, layer::SubscriberExt, util::SubscriberInitExt,
+};
+
+use crate::settings::{LogFormat, LogSettings};
+
+/// A layer ready to stack on the registry.
+pub(crate) type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// Installs the global subscriber: log lines filtered by `log.level` (or
+/// `RUST_LOG`, which wins), plus `extra` (the OpenTelemetry layer), which
+/// has its own filter so log levels never decide what is traced.
+pub(crate) fn init(settings: &LogSettings, extra: Option<BoxedLayer>) -> anyhow::Result<()> {
+    let filter = match std::env::var(EnvFilter::DEFAULT_ENV) {
+        Ok(directives) if !directives.trim().is_empty() => {
+            EnvFilter::builder().parse(directives)?
+        }
+        _ => EnvFilter::builder().parse(&settings.level)?,
+    };
+    let json = match settings.format {
+        LogFormat::Json => true,
+        LogFormat::Text => false,
+        LogFormat::Auto => !std::io::stdout().is_terminal(),
+    };
+    let lines: BoxedLayer = if json {
+        // Span fields (trace_id, span_id, rpc.*) sit at the top level of each
+        // line, so `jq .trace_id` finds every line of a call.
+        json_subscriber::fmt::layer()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .flatten_span_list_on_top_level(true)
+            .with_filter(filter)
+            .boxed()
+    } else {
+        fmt::layer().with_filter(filter).boxed()
+    };
+    let layers: Vec<BoxedLayer> = [Some(lines), extra].into_iter().flatten().collect();
+    tracing_subscriber::registry().with(layers).try_init()?;
+    install_panic_logger();
+    Ok(())
+}
+
+/// Routes panic messages through `tracing`, so they are JSON lines like every
+/// other log line and carry the span of the call that panicked.
+fn install_panic_logger() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|loc| format!("{}:{}", loc.file(), loc.line()))
+            .unwrap_or_default();
+        tracing::error!(
+            panic.message = %panic_message(info.payload()),
+            panic.location = %location,
+            "panic"
+        );
+    }));
+}
+
+/// The text of a panic payload, whether it was a `&str` or a `String`.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("non-string panic payload")
+}

@@ -1,0 +1,184 @@
+//! Builds the OpenTelemetry providers and installs the process's subscriber;
+//! the returned guard flushes both on every exit path, bounded in time.
+use std::{collections::HashMap, sync::mpsc, time::Duration};
+
+use opentelemetry::{
+    KeyValue, global, propagation::TextMapCompositePropagator, trace::TracerProvider as _,
+};
+use opentelemetry_otlp::{MetricExporter, Protocol, SpanExporter, WithExportConfig};
+use opentelemetry_sdk::{
+    Resource,
+    metrics::{PeriodicReader, SdkMeterProvider},
+    propagation::{BaggagePropagator, TraceContextPropagator},
+    resource::EnvResourceDetector,
+    trace::{BatchSpanProcessor, SdkTracerProvider},
+};
+use tracing_subscriber::{Layer, filter::filter_fn};
+
+use super::{
+    exporter::GuardedExporter,
+    logs,
+    otel_env::{self, ExportPlan, OtlpTarget},
+};
+use crate::settings::{OtlpProtocol, Settings};
+
+/// The `tracing` target of per-call spans: only these become OpenTelemetry spans.
+pub const RPC_SPAN_TARGET: &str = "user_service::rpc";
+
+/// Owns the providers; [`TelemetryGuard::shutdown`] flushes them.
+#[derive(Debug, Default)]
+pub struct TelemetryGuard {
+    tracer_provider: Option<SdkTracerProvider>,
+    meter_provider: Option<SdkMeterProvider>,
+}
+
+/// Sets up logs, traces and metrics for the process. Must run inside a
+/// Tokio runtime: the OTLP/gRPC exporter lives on it.
+pub fn init(settings: &Settings, env: &HashMap<String, String>) -> anyhow::Result<TelemetryGuard> {
+    let plan = otel_env::resolve(&settings.telemetry, env)?;
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ]));
+    let guard = match &plan {
+        Some(plan) => build_providers(plan)?,
+        None => TelemetryGuard::default(),
+    };
+    let otel_layer = guard.tracer_provider.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("user-service"))
+            // Span status follows the gRPC code alone (see layers::trace).
+            .with_error_events_to_status(false)
+            .with_location(false)
+            .with_threads(false)
+            .with_target(false)
+            .with_level(false)
+            .with_tracked_inactivity(false)
+            .with_filter(filter_fn(|meta| {
+                meta.is_event() || meta.target() == RPC_SPAN_TARGET
+            }))
+            .boxed()
+    });
+    logs::init(&settings.log, otel_layer)?;
+    if let Some(provider) = &guard.meter_provider {
+        global::set_meter_provider(provider.clone());
+    }
+    match plan.as_ref().and_then(|plan| plan.otlp.as_ref()) {
+        Some(otlp) => {
+            tracing::info!(endpoint = %otlp.endpoint, protocol = ?otlp.protocol, "telemetry.exporting")
+        }
+        None => tracing::info!("telemetry.not_exporting: no OTLP endpoint configured"),
+    }
+    Ok(guard)
+}
+
+fn build_providers(plan: &ExportPlan) -> anyhow::Result<TelemetryGuard> {
+    let resource = Resource::builder_empty()
+        .with_detector(Box::new(EnvResourceDetector::new()))
+        .with_service_name(plan.service_name.clone())
+        .with_attributes([
+            KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
+            KeyValue::new("service.instance.id", uuid::Uuid::new_v4().to_string()),
+        ])
+        .build();
+    let mut tracer_provider = SdkTracerProvider::builder()
+        .with_sampler(plan.sampler.clone())
+        .with_resource(resource.clone());
+    let mut meter_provider = None;
+    if let Some(otlp) = &plan.otlp {
+        let exporter = GuardedExporter::new(span_exporter(otlp)?, otlp.endpoint.clone());
+        tracer_provider =
+            tracer_provider.with_span_processor(BatchSpanProcessor::builder(exporter).build());
+        let reader = PeriodicReader::builder(metric_exporter(otlp)?)
+            .with_interval(otlp.metrics_interval)
+            .build();
+        meter_provider = Some(
+            SdkMeterProvider::builder()
+                .with_resource(resource)
+                .with_reader(reader)
+                .build(),
+        );
+    }
+    Ok(TelemetryGuard {
+        tracer_provider: Some(tracer_provider.build()),
+        meter_provider,
+    })
+}
+
+/// OTLP/HTTP endpoints are a base URL plus the signal's path.
+fn signal_url(otlp: &OtlpTarget, signal: &str) -> String {
+    match otlp.protocol {
+        OtlpProtocol::Grpc => otlp.endpoint.clone(),
+        OtlpProtocol::HttpProtobuf => format!("{}/v1/{signal}", otlp.endpoint),
+    }
+}
+
+fn span_exporter(otlp: &OtlpTarget) -> anyhow::Result<SpanExporter> {
+    let url = signal_url(otlp, "traces");
+    Ok(match otlp.protocol {
+        OtlpProtocol::Grpc => SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(url)
+            .with_timeout(otlp.timeout)
+            .build()?,
+        OtlpProtocol::HttpProtobuf => SpanExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(url)
+            .with_timeout(otlp.timeout)
+            .build()?,
+    })
+}
+
+fn metric_exporter(otlp: &OtlpTarget) -> anyhow::Result<MetricExporter> {
+    let url = signal_url(otlp, "metrics");
+    Ok(match otlp.protocol {
+        OtlpProtocol::Grpc => MetricExporter::builder()
+            .with_tonic()
+            .with_endpoint(url)
+            .with_timeout(otlp.timeout)
+            .build()?,
+        OtlpProtocol::HttpProtobuf => MetricExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(url)
+            .with_timeout(otlp.timeout)
+            .build()?,
+    })
+}
+
+impl TelemetryGuard {
+    /// Exports what is buffered now (tests use it to avoid waiting).
+    pub fn force_flush(&self) {
+        if let Some(provider) = &self.tracer_provider {
+            let _ = provider.force_flush();
+        }
+        if let Some(provider) = &self.meter_provider {
+            let _ = provider.force_flush();
+        }
+    }
+
+    /// Flushes and stops the providers, tracer first, giving up after
+    /// `bound`: a dead collector must not hold the exit up.
+    pub fn shutdown(mut self, bound: Duration) {
+        let tracer = self.tracer_provider.take();
+        let meter = self.meter_provider.take();
+        if tracer.is_none() && meter.is_none() {
+            return;
+        }
+        let (done, finished) = mpsc::channel();
+        std::thread::spawn(move || {
+            if let Some(provider) = tracer {
+                let _ = provider.shutdown_with_timeout(bound);
+            }
+            if let Some(provider) = meter {
+                let _ = provider.shutdown_with_timeout(bound);
+            }
+            let _ = done.send(());
+        });
+        match finished.recv_timeout(bound) {
+            Ok(()) => tracing::info!("telemetry.flushed"),
+            Err(_) => tracing::warn!("telemetry.flush_timeout: some telemetry was not exported"),
+        }
+    }
+}
