@@ -8,8 +8,10 @@ use std::{
 };
 
 use futures::FutureExt;
+use opentelemetry::KeyValue;
 use tonic::Status;
 use tower::{Layer, Service};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::telemetry::panic_message;
 
@@ -55,10 +57,19 @@ where
                 Err(payload) => Err(payload),
             };
             outcome.unwrap_or_else(|payload| {
+                let message = panic_message(payload.as_ref());
                 tracing::error!(
                     rpc.path = %method,
-                    panic.message = %panic_message(payload.as_ref()),
+                    panic.message = %message,
                     "call panicked; answered INTERNAL"
+                );
+                // The OpenTelemetry exception convention, on the call's span.
+                tracing::Span::current().add_event(
+                    "exception",
+                    vec![
+                        KeyValue::new("exception.type", "panic"),
+                        KeyValue::new("exception.message", message.to_owned()),
+                    ],
                 );
                 Ok(Status::internal("internal error").into_http())
             })

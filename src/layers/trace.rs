@@ -117,7 +117,9 @@ where
 }
 
 fn server_span<B>(request: &http::Request<B>, rpc: RpcPath<'_>) -> Span {
-    let span = tracing::info_span!(
+    // ERROR level: log filters decide which events print, but the span must
+    // exist whenever any event inside it prints, or lines lose their trace id.
+    let span = tracing::error_span!(
         target: RPC_SPAN_TARGET,
         "rpc",
         otel.name = %format_args!("{}/{}", rpc.service, rpc.method),

@@ -1,97 +1,10 @@
 //! The real binary end to end: signals, exit codes, the built-in probe.
-use std::{net::SocketAddr, process::Stdio, time::Duration};
+use std::time::Duration;
 
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-    sync::mpsc,
+use crate::{
+    helpers::{BOUND, bounded},
+    process::{command, exit_code, send_signal, start, wait_for_log},
 };
-
-use crate::helpers::{BOUND, bounded};
-
-const BIN: &str = env!("CARGO_BIN_EXE_user-service");
-
-/// A running `user-service` process and its JSON log lines.
-struct Running {
-    child: Child,
-    addr: SocketAddr,
-    logs: mpsc::UnboundedReceiver<serde_json::Value>,
-}
-
-fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .args(args)
-        .env_remove("RUST_LOG")
-        .env_remove("USER_SERVICE_CONFIG")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env("USER_SERVICE__ADMIN__ADDR", "127.0.0.1:0")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    command
-}
-
-/// Starts the binary on an ephemeral loopback port and waits for its start-up line.
-async fn start(env: &[(&str, &str)]) -> Running {
-    let mut child = command(&["--addr", "127.0.0.1:0", "--log-format", "json"], env)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (sender, mut logs) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            let entry = serde_json::from_str(&line).unwrap_or(serde_json::Value::String(line));
-            if sender.send(entry).is_err() {
-                break;
-            }
-        }
-    });
-    let started = wait_for_log(&mut logs, "server.started").await;
-    let addr = started["addr"]
-        .as_str()
-        .expect("addr field")
-        .parse()
-        .expect("an address");
-    Running { child, addr, logs }
-}
-
-async fn wait_for_log(
-    logs: &mut mpsc::UnboundedReceiver<serde_json::Value>,
-    message: &str,
-) -> serde_json::Value {
-    bounded(async {
-        loop {
-            let entry = logs.recv().await.expect("log line before exit");
-            if entry["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with(message))
-            {
-                return entry;
-            }
-        }
-    })
-    .await
-}
-
-fn send_signal(child: &Child, signal: &str) {
-    let pid = child.id().expect("still running").to_string();
-    let status = std::process::Command::new("kill")
-        .args([format!("-{signal}"), pid])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-}
-
-async fn exit_code(child: &mut Child, bound: Duration) -> Option<i32> {
-    tokio::time::timeout(bound, child.wait())
-        .await
-        .expect("exited within the bound")
-        .expect("wait works")
-        .code()
-}
 
 async fn healthcheck(args: &[&str]) -> Option<i32> {
     let output = bounded(command(&[&["healthcheck"], args].concat(), &[]).output())

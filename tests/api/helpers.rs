@@ -75,6 +75,7 @@ pub(crate) fn test_settings() -> Settings {
 /// A running server and the means to stop it.
 pub(crate) struct TestApp {
     pub(crate) addr: SocketAddr,
+    pub(crate) admin_addr: Option<SocketAddr>,
     pub(crate) channel: Channel,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<anyhow::Result<()>>,
@@ -91,6 +92,7 @@ pub(crate) async fn spawn_app_with(settings: Settings, users: TestUsers) -> Test
         .await
         .expect("the server binds");
     let addr = app.local_addr();
+    let admin_addr = app.admin_addr();
     let (shutdown, shutdown_rx) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = shutdown_rx.await;
@@ -102,6 +104,7 @@ pub(crate) async fn spawn_app_with(settings: Settings, users: TestUsers) -> Test
         .expect("the server accepts connections");
     let test_app = TestApp {
         addr,
+        admin_addr,
         channel,
         shutdown: Some(shutdown),
         server,
@@ -182,4 +185,18 @@ impl TestApp {
             .expect("the server stops within the bound")
             .expect("the server task did not panic")
     }
+}
+
+/// Calls `path` with a ListUser-shaped message, expecting an error.
+pub(crate) async fn call_raw(app: &TestApp, path: &'static str) -> tonic::Status {
+    let mut grpc = tonic::client::Grpc::new(app.channel.clone());
+    bounded(grpc.ready()).await.expect("channel ready");
+    let codec = tonic_prost::ProstCodec::<UserRequest, UserResponse>::default();
+    let request = tonic::Request::new(UserRequest {
+        id: 1,
+        name: "x".to_owned(),
+    });
+    bounded(grpc.unary(request, http::uri::PathAndQuery::from_static(path), codec))
+        .await
+        .expect_err("unknown methods fail")
 }

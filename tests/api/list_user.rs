@@ -1,10 +1,8 @@
 //! The ListUser contract, error mapping and unknown methods.
-use http::uri::PathAndQuery;
-use tonic::{Code, Request, client::Grpc};
-use tonic_prost::ProstCodec;
-use user_service::proto::{Detail, UserRequest, UserResponse};
+use tonic::Code;
+use user_service::proto::Detail;
 
-use crate::helpers::{PANIC_ID, bounded, spawn_app};
+use crate::helpers::{PANIC_ID, call_raw, spawn_app};
 
 fn two_entries(id: i32, name: &str) -> Vec<Detail> {
     let detail = Detail {
@@ -65,19 +63,6 @@ async fn a_panicking_handler_answers_internal_and_the_server_keeps_serving() {
 
     let response = app.list_user(2, "after").await.expect("still serving");
     assert_eq!(response.details, two_entries(2, "after"));
-}
-
-async fn call_raw(app: &crate::helpers::TestApp, path: &'static str) -> tonic::Status {
-    let mut grpc = Grpc::new(app.channel.clone());
-    bounded(grpc.ready()).await.expect("channel ready");
-    let codec = ProstCodec::<UserRequest, UserResponse>::default();
-    let request = Request::new(UserRequest {
-        id: 1,
-        name: "x".to_owned(),
-    });
-    bounded(grpc.unary(request, PathAndQuery::from_static(path), codec))
-        .await
-        .expect_err("unknown methods fail")
 }
 
 #[tokio::test]

@@ -5,5 +5,8 @@ mod documented_config;
 mod health;
 mod helpers;
 mod list_user;
+mod metrics;
+#[path = "../common/process.rs"]
+mod process;
 mod reflection;
 mod shutdown;

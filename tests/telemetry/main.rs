@@ -1,0 +1,46 @@
+//! Telemetry end to end, against real OTLP receivers: spans from the server
+//! in this process (one global subscriber for the whole test binary) and from
+//! the real binary.
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+mod in_process;
+#[path = "../common/process.rs"]
+mod process;
+mod receiver;
+mod with_binary;
+
+/// A fresh W3C `traceparent` (sampled) with its trace and span ids.
+pub(crate) struct Caller {
+    pub(crate) trace_id: String,
+    pub(crate) span_id: String,
+}
+
+impl Caller {
+    pub(crate) fn new() -> Self {
+        let trace_id = uuid::Uuid::new_v4().simple().to_string();
+        let span_id = uuid::Uuid::new_v4().simple().to_string()[..16].to_owned();
+        Self { trace_id, span_id }
+    }
+
+    pub(crate) fn traceparent(&self) -> String {
+        format!("00-{}-{}-01", self.trace_id, self.span_id)
+    }
+
+    /// `request` carrying this caller's `traceparent`.
+    pub(crate) fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request.metadata_mut().insert(
+            "traceparent",
+            self.traceparent().parse().expect("valid metadata"),
+        );
+        request
+    }
+}
+
+/// The trace id inside a `traceparent` response header.
+pub(crate) fn trace_id_of(metadata: &tonic::metadata::MetadataMap) -> Option<String> {
+    let value = metadata.get("traceparent")?.to_str().ok()?;
+    value.split('-').nth(1).map(str::to_owned)
+}

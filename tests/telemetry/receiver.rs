@@ -1,0 +1,244 @@
+//! In-process OTLP receivers, over gRPC and over HTTP/protobuf, that record
+//! what they are sent.
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use opentelemetry_proto::tonic::{
+    collector::{
+        metrics::v1::{
+            ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+            metrics_service_server::{MetricsService, MetricsServiceServer},
+        },
+        trace::v1::{
+            ExportTraceServiceRequest, ExportTraceServiceResponse,
+            trace_service_server::{TraceService, TraceServiceServer},
+        },
+    },
+    common::v1::{KeyValue, any_value::Value},
+    metrics::v1::ResourceMetrics,
+    trace::v1::Span,
+};
+use prost::Message;
+use tokio::{net::TcpListener, sync::watch};
+use tonic::{Request, Response, Status};
+
+/// A span as received, with its resource's attributes.
+#[derive(Debug, Clone)]
+pub(crate) struct ReceivedSpan {
+    pub(crate) resource: Vec<KeyValue>,
+    pub(crate) span: Span,
+}
+
+/// What a receiver was sent; cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Received {
+    spans: Arc<Mutex<Vec<ReceivedSpan>>>,
+    metrics: Arc<Mutex<Vec<ResourceMetrics>>>,
+    changes: watch::Sender<u64>,
+    /// When set, every export is answered with this error.
+    failing: Option<tonic::Code>,
+}
+
+impl Received {
+    fn new(failing: Option<tonic::Code>) -> Self {
+        Self {
+            spans: Arc::default(),
+            metrics: Arc::default(),
+            changes: watch::channel(0).0,
+            failing,
+        }
+    }
+
+    fn add_traces(&self, request: ExportTraceServiceRequest) {
+        let mut spans = self.spans.lock().expect("not poisoned");
+        for resource_spans in request.resource_spans {
+            let resource = resource_spans
+                .resource
+                .map(|r| r.attributes)
+                .unwrap_or_default();
+            for scope in resource_spans.scope_spans {
+                spans.extend(scope.spans.into_iter().map(|span| ReceivedSpan {
+                    resource: resource.clone(),
+                    span,
+                }));
+            }
+        }
+        self.changes.send_modify(|n| *n += 1);
+    }
+
+    fn add_metrics(&self, request: ExportMetricsServiceRequest) {
+        self.metrics
+            .lock()
+            .expect("not poisoned")
+            .extend(request.resource_metrics);
+        self.changes.send_modify(|n| *n += 1);
+    }
+
+    /// Every span received so far whose trace id is `trace_id` (hex).
+    pub(crate) fn spans_in_trace(&self, trace_id: &str) -> Vec<ReceivedSpan> {
+        self.spans
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .filter(|received| hex(&received.span.trace_id) == trace_id)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until some span of `trace_id` arrived, then returns them all.
+    pub(crate) async fn wait_for_trace(
+        &self,
+        trace_id: &str,
+        bound: Duration,
+    ) -> Vec<ReceivedSpan> {
+        let found = self
+            .wait_until(bound, || !self.spans_in_trace(trace_id).is_empty())
+            .await;
+        assert!(
+            found,
+            "no span of trace {trace_id} arrived within {bound:?}"
+        );
+        self.spans_in_trace(trace_id)
+    }
+
+    /// Names of every metric received so far.
+    pub(crate) fn metric_names(&self) -> Vec<String> {
+        self.metrics
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .flat_map(|rm| rm.scope_metrics.iter())
+            .flat_map(|sm| sm.metrics.iter().map(|m| m.name.clone()))
+            .collect()
+    }
+
+    /// Waits until `condition` holds, re-checking on every export; false
+    /// when `bound` passes first.
+    pub(crate) async fn wait_until(&self, bound: Duration, condition: impl Fn() -> bool) -> bool {
+        let mut changes = self.changes.subscribe();
+        tokio::time::timeout(bound, async {
+            while !condition() {
+                if changes.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await
+        .is_ok()
+            && condition()
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The string, int or bool value of attribute `key`.
+pub(crate) fn attribute(attributes: &[KeyValue], key: &str) -> Option<Value> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.clone())
+        .and_then(|v| v.value)
+}
+
+pub(crate) fn string_attribute(attributes: &[KeyValue], key: &str) -> Option<String> {
+    match attribute(attributes, key) {
+        Some(Value::StringValue(value)) => Some(value),
+        _ => None,
+    }
+}
+
+pub(crate) fn int_attribute(attributes: &[KeyValue], key: &str) -> Option<i64> {
+    match attribute(attributes, key) {
+        Some(Value::IntValue(value)) => Some(value),
+        _ => None,
+    }
+}
+
+#[tonic::async_trait]
+impl TraceService for Received {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        if let Some(code) = self.failing {
+            return Err(Status::new(code, "collector refuses"));
+        }
+        self.add_traces(request.into_inner());
+        Ok(Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for Received {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        if let Some(code) = self.failing {
+            return Err(Status::new(code, "collector refuses"));
+        }
+        self.add_metrics(request.into_inner());
+        Ok(Response::new(ExportMetricsServiceResponse::default()))
+    }
+}
+
+/// An OTLP/gRPC receiver on an ephemeral loopback port, running on the
+/// current runtime; `failing` makes it refuse every export.
+pub(crate) async fn start_grpc(failing: Option<tonic::Code>) -> (SocketAddr, Received) {
+    let received = Received::new(failing);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tonic::transport::Server::builder()
+        .add_service(TraceServiceServer::new(received.clone()))
+        .add_service(MetricsServiceServer::new(received.clone()))
+        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
+    tokio::spawn(server);
+    (addr, received)
+}
+
+/// An OTLP/HTTP (protobuf) receiver on an ephemeral loopback port, on a
+/// thread of its own so it outlives any one test's runtime.
+pub(crate) fn start_http_in_background() -> (SocketAddr, Received) {
+    let received = Received::new(None);
+    let (ready, addr) = std::sync::mpsc::channel();
+    let state = received.clone();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            ready
+                .send(listener.local_addr().expect("addr"))
+                .expect("report addr");
+            let traces = state.clone();
+            let metrics = state;
+            let app = axum::Router::new()
+                .route(
+                    "/v1/traces",
+                    axum::routing::post(move |body: axum::body::Bytes| async move {
+                        let request = ExportTraceServiceRequest::decode(body).expect("valid OTLP");
+                        traces.add_traces(request);
+                        ExportTraceServiceResponse::default().encode_to_vec()
+                    }),
+                )
+                .route(
+                    "/v1/metrics",
+                    axum::routing::post(move |body: axum::body::Bytes| async move {
+                        let request =
+                            ExportMetricsServiceRequest::decode(body).expect("valid OTLP");
+                        metrics.add_metrics(request);
+                        ExportMetricsServiceResponse::default().encode_to_vec()
+                    }),
+                );
+            axum::serve(listener, app).await.expect("serves");
+        });
+    });
+    (addr.recv().expect("receiver started"), received)
+}
