@@ -11,22 +11,24 @@ use std::{
 use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
+    metrics::{Temporality, data::ResourceMetrics, exporter::PushMetricExporter},
     trace::{SpanData, SpanExporter},
 };
 
 /// At most one warning about a failing collector per this interval.
 const WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Wraps the OTLP span exporter with drop accounting and a rate-limited warning.
+/// Wraps an OTLP exporter (spans or metrics) with failure accounting and a
+/// rate-limited warning.
 #[derive(Debug)]
-pub(crate) struct GuardedExporter<E> {
+pub(crate) struct Guarded<E> {
     inner: E,
     endpoint: String,
     dropped: AtomicU64,
     last_warning: Mutex<Option<Instant>>,
 }
 
-impl<E> GuardedExporter<E> {
+impl<E> Guarded<E> {
     pub(crate) fn new(inner: E, endpoint: String) -> Self {
         Self {
             inner,
@@ -36,33 +38,35 @@ impl<E> GuardedExporter<E> {
         }
     }
 
-    fn record_failure(&self, spans: u64, error: &dyn std::fmt::Display) {
-        let dropped = self.dropped.fetch_add(spans, Ordering::Relaxed) + spans;
+    /// Counts `items` lost to a failed export and warns, at most once per interval.
+    fn check(&self, result: OTelSdkResult, items: u64, what: &'static str) -> OTelSdkResult {
+        let Err(error) = &result else {
+            return result;
+        };
+        let dropped = self.dropped.fetch_add(items, Ordering::Relaxed) + items;
         let mut last = match self.last_warning.lock() {
             Ok(last) => last,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if last.is_some_and(|at| at.elapsed() < WARNING_INTERVAL) {
-            return;
+        if last.is_none_or(|at| at.elapsed() >= WARNING_INTERVAL) {
+            *last = Some(Instant::now());
+            tracing::warn!(
+                endpoint = %self.endpoint,
+                error = %error,
+                signal = what,
+                dropped_total = dropped,
+                "telemetry.export_failed: telemetry is being dropped; serving is unaffected"
+            );
         }
-        *last = Some(Instant::now());
-        tracing::warn!(
-            endpoint = %self.endpoint,
-            error = %error,
-            dropped_spans_total = dropped,
-            "telemetry.export_failed: spans are being dropped; serving is unaffected"
-        );
+        result
     }
 }
 
-impl<E: SpanExporter> SpanExporter for GuardedExporter<E> {
+impl<E: SpanExporter> SpanExporter for Guarded<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let spans = batch.len() as u64;
         let result = self.inner.export(batch).await;
-        if let Err(error) = &result {
-            self.record_failure(spans, error);
-        }
-        result
+        self.check(result, spans, "spans")
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -75,5 +79,24 @@ impl<E: SpanExporter> SpanExporter for GuardedExporter<E> {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
+    }
+}
+
+impl<E: PushMetricExporter> PushMetricExporter for Guarded<E> {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        let result = self.inner.export(metrics).await;
+        self.check(result, 1, "metrics")
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.inner.temporality()
     }
 }

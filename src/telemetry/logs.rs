@@ -7,6 +7,9 @@ use tracing_subscriber::{
 
 use crate::settings::{LogFormat, LogSettings};
 
+/// Directives appended to `log.level` (not to `RUST_LOG`).
+const QUIET_OTEL_INTERNALS: &str = "opentelemetry=off,opentelemetry_sdk=off,opentelemetry_otlp=off";
+
 /// A layer ready to stack on the registry.
 pub(crate) type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
@@ -18,7 +21,9 @@ pub(crate) fn init(settings: &LogSettings, extra: Option<BoxedLayer>) -> anyhow:
         Ok(directives) if !directives.trim().is_empty() => {
             EnvFilter::builder().parse(directives)?
         }
-        _ => EnvFilter::builder().parse(&settings.level)?,
+        // The OpenTelemetry SDK's own diagnostics repeat what the guarded
+        // exporters already report once per interval; RUST_LOG brings them back.
+        _ => EnvFilter::builder().parse(format!("{},{QUIET_OTEL_INTERNALS}", settings.level))?,
     };
     let json = match settings.format {
         LogFormat::Json => true,

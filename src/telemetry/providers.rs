@@ -16,7 +16,7 @@ use opentelemetry_sdk::{
 use tracing_subscriber::{Layer, filter::filter_fn};
 
 use super::{
-    exporter::GuardedExporter,
+    exporter::Guarded,
     logs,
     otel_env::{self, ExportPlan, OtlpTarget},
 };
@@ -65,7 +65,7 @@ pub fn init(settings: &Settings, env: &HashMap<String, String>) -> anyhow::Resul
     }
     match plan.as_ref().and_then(|plan| plan.otlp.as_ref()) {
         Some(otlp) => {
-            tracing::info!(endpoint = %otlp.endpoint, protocol = ?otlp.protocol, "telemetry.exporting")
+            tracing::info!(endpoint = %otlp.endpoint, protocol = otlp.protocol.as_str(), "telemetry.exporting")
         }
         None => tracing::info!("telemetry.not_exporting: no OTLP endpoint configured"),
     }
@@ -86,10 +86,11 @@ fn build_providers(plan: &ExportPlan) -> anyhow::Result<TelemetryGuard> {
         .with_resource(resource.clone());
     let mut meter_provider = None;
     if let Some(otlp) = &plan.otlp {
-        let exporter = GuardedExporter::new(span_exporter(otlp)?, otlp.endpoint.clone());
+        let exporter = Guarded::new(span_exporter(otlp)?, otlp.endpoint.clone());
         tracer_provider =
             tracer_provider.with_span_processor(BatchSpanProcessor::builder(exporter).build());
-        let reader = PeriodicReader::builder(metric_exporter(otlp)?)
+        let metrics = Guarded::new(metric_exporter(otlp)?, otlp.endpoint.clone());
+        let reader = PeriodicReader::builder(metrics)
             .with_interval(otlp.metrics_interval)
             .build();
         meter_provider = Some(
