@@ -2,7 +2,7 @@
 //! counted and reported at most once per interval, never passed on to calls.
 use std::{
     sync::{
-        Mutex,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -18,24 +18,22 @@ use opentelemetry_sdk::{
 /// At most one warning about a failing collector per this interval.
 const WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Wraps an OTLP exporter (spans or metrics) with failure accounting and a
-/// rate-limited warning.
+/// The state of one collector, shared by its span and metric exporters so
+/// that one outage gives one warning per interval, not one per signal.
 #[derive(Debug)]
-pub(crate) struct Guarded<E> {
-    inner: E,
+pub(crate) struct CollectorHealth {
     endpoint: String,
     dropped: AtomicU64,
     last_warning: Mutex<Option<Instant>>,
 }
 
-impl<E> Guarded<E> {
-    pub(crate) fn new(inner: E, endpoint: String) -> Self {
-        Self {
-            inner,
+impl CollectorHealth {
+    pub(crate) fn new(endpoint: String) -> Arc<Self> {
+        Arc::new(Self {
             endpoint,
             dropped: AtomicU64::new(0),
             last_warning: Mutex::new(None),
-        }
+        })
     }
 
     /// Counts `items` lost to a failed export and warns, at most once per interval.
@@ -62,11 +60,24 @@ impl<E> Guarded<E> {
     }
 }
 
+/// Wraps an OTLP exporter (spans or metrics) with its collector's health.
+#[derive(Debug)]
+pub(crate) struct Guarded<E> {
+    inner: E,
+    health: Arc<CollectorHealth>,
+}
+
+impl<E> Guarded<E> {
+    pub(crate) fn new(inner: E, health: Arc<CollectorHealth>) -> Self {
+        Self { inner, health }
+    }
+}
+
 impl<E: SpanExporter> SpanExporter for Guarded<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let spans = batch.len() as u64;
         let result = self.inner.export(batch).await;
-        self.check(result, spans, "spans")
+        self.health.check(result, spans, "spans")
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -85,7 +96,7 @@ impl<E: SpanExporter> SpanExporter for Guarded<E> {
 impl<E: PushMetricExporter> PushMetricExporter for Guarded<E> {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let result = self.inner.export(metrics).await;
-        self.check(result, 1, "metrics")
+        self.health.check(result, 1, "metrics")
     }
 
     fn force_flush(&self) -> OTelSdkResult {

@@ -16,7 +16,7 @@ use opentelemetry_sdk::{
 use tracing_subscriber::{Layer, filter::filter_fn};
 
 use super::{
-    exporter::Guarded,
+    exporter::{CollectorHealth, Guarded},
     logs,
     otel_env::{self, ExportPlan, OtlpTarget},
 };
@@ -86,10 +86,11 @@ fn build_providers(plan: &ExportPlan) -> anyhow::Result<TelemetryGuard> {
         .with_resource(resource.clone());
     let mut meter_provider = None;
     if let Some(otlp) = &plan.otlp {
-        let exporter = Guarded::new(span_exporter(otlp)?, otlp.endpoint.clone());
+        let health = CollectorHealth::new(otlp.endpoint.clone());
+        let exporter = Guarded::new(span_exporter(otlp)?, health.clone());
         tracer_provider =
             tracer_provider.with_span_processor(BatchSpanProcessor::builder(exporter).build());
-        let metrics = Guarded::new(metric_exporter(otlp)?, otlp.endpoint.clone());
+        let metrics = Guarded::new(metric_exporter(otlp)?, health);
         let reader = PeriodicReader::builder(metrics)
             .with_interval(otlp.metrics_interval)
             .build();
