@@ -37,18 +37,19 @@ pin_project! {
     }
 }
 
-/// Wraps `response` so `on_done` learns the final code; trailers-only
-/// responses report at once.
+/// Wraps `response` so `on_done` (when there is one) learns the final code;
+/// trailers-only responses report at once.
 pub(crate) fn observe<B, F: CallObserver>(
     response: http::Response<B>,
-    on_done: F,
+    on_done: Option<F>,
 ) -> http::Response<CompletionBody<B, F>> {
-    let on_done = match status_code(response.headers()) {
-        Some(code) => {
+    let on_done = match on_done.map(|on_done| (on_done, status_code(response.headers()))) {
+        Some((on_done, Some(code))) => {
             on_done.finish(code);
             None
         }
-        None => Some(on_done),
+        Some((on_done, None)) => Some(on_done),
+        None => None,
     };
     response.map(|inner| CompletionBody { inner, on_done })
 }

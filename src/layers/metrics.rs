@@ -11,9 +11,9 @@ use tower::{Layer, Service};
 
 use super::{
     completion::{CallObserver, CompletionBody, observe},
-    rpc::RpcPath,
+    rpc::{Method, RpcPath},
 };
-use crate::telemetry::{RpcMetrics, metrics::CallLabels};
+use crate::telemetry::RpcMetrics;
 
 /// Wraps services in [`RecordMetrics`].
 #[derive(Debug, Clone)]
@@ -60,20 +60,15 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let (service, method, grpc_type) = RpcPath::parse(request.uri().path()).known();
-        let labels = CallLabels {
-            grpc_type: grpc_type.as_str(),
-            service,
-            method,
-        };
-        self.metrics.started(labels);
+        let method = RpcPath::parse(request.uri().path()).known();
+        self.metrics.started(method);
         let observer = CallMetrics {
             metrics: self.metrics.clone(),
-            labels,
+            method,
             started: Instant::now(),
         };
         let future = self.inner.call(request);
-        Box::pin(async move { Ok(observe(future.await?, observer)) })
+        Box::pin(async move { Ok(observe(future.await?, Some(observer))) })
     }
 }
 
@@ -81,13 +76,13 @@ where
 #[derive(Debug)]
 pub struct CallMetrics {
     metrics: RpcMetrics,
-    labels: CallLabels,
+    method: &'static Method,
     started: Instant,
 }
 
 impl CallObserver for CallMetrics {
     fn finish(self, code: Code) {
         self.metrics
-            .handled(self.labels, code, self.started.elapsed());
+            .handled(self.method, code, self.started.elapsed());
     }
 }

@@ -10,5 +10,5 @@ mod trace;
 pub use completion::{CallObserver, CompletionBody};
 pub use metrics::{CallMetrics, MetricsLayer, RecordMetrics};
 pub use panics::{CatchPanic, CatchPanicLayer};
-pub(crate) use rpc::code_name;
+pub(crate) use rpc::{ALL_CODES, CATALOG, Method, code_name};
 pub use trace::{CallTrace, Trace, TraceLayer};

@@ -25,20 +25,45 @@ impl GrpcType {
     }
 }
 
+/// A method this server serves.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Method {
+    /// Its position in [`CATALOG`], so per-method state can live in arrays.
+    pub(crate) index: usize,
+    pub(crate) service: &'static str,
+    pub(crate) method: &'static str,
+    pub(crate) grpc_type: GrpcType,
+}
+
+const fn method(index: usize, service: &'static str, name: &'static str, kind: GrpcType) -> Method {
+    Method {
+        index,
+        service,
+        method: name,
+        grpc_type: kind,
+    }
+}
+
 /// Every method this server serves. Metrics label only these, so random
 /// paths from clients cannot blow up label cardinality.
-const CATALOG: [(&str, &str, GrpcType); 6] = [
-    (USERS, "ListUser", GrpcType::Unary),
-    (HEALTH, "Check", GrpcType::Unary),
-    (HEALTH, "Watch", GrpcType::ServerStream),
-    (REFLECTION_V1, "ServerReflectionInfo", GrpcType::BidiStream),
-    (
+pub(crate) const CATALOG: [Method; 6] = [
+    method(0, USERS, "ListUser", GrpcType::Unary),
+    method(1, HEALTH, "Check", GrpcType::Unary),
+    method(2, HEALTH, "Watch", GrpcType::ServerStream),
+    method(
+        3,
+        REFLECTION_V1,
+        "ServerReflectionInfo",
+        GrpcType::BidiStream,
+    ),
+    method(
+        4,
         REFLECTION_V1ALPHA,
         "ServerReflectionInfo",
         GrpcType::BidiStream,
     ),
     // Stands for every path outside the catalog.
-    ("unknown", "unknown", GrpcType::Unary),
+    method(5, "unknown", "unknown", GrpcType::Unary),
 ];
 
 /// A request path split into its parts.
@@ -62,12 +87,11 @@ impl<'a> RpcPath<'a> {
     }
 
     /// The catalog entry for this path (the `unknown` one when not served).
-    pub(crate) fn known(&self) -> (&'static str, &'static str, GrpcType) {
+    pub(crate) fn known(&self) -> &'static Method {
         CATALOG
             .iter()
-            .copied()
-            .find(|(service, method, _)| *service == self.service && *method == self.method)
-            .unwrap_or(CATALOG[CATALOG.len() - 1])
+            .find(|entry| entry.service == self.service && entry.method == self.method)
+            .unwrap_or(&CATALOG[CATALOG.len() - 1])
     }
 }
 
@@ -76,6 +100,27 @@ pub(crate) fn status_code(headers: &http::HeaderMap) -> Option<Code> {
     let value = headers.get("grpc-status")?.to_str().ok()?;
     value.parse::<i32>().ok().map(Code::from_i32)
 }
+
+/// Every gRPC code, in numeric order.
+pub(crate) const ALL_CODES: [Code; 17] = [
+    Code::Ok,
+    Code::Cancelled,
+    Code::Unknown,
+    Code::InvalidArgument,
+    Code::DeadlineExceeded,
+    Code::NotFound,
+    Code::AlreadyExists,
+    Code::PermissionDenied,
+    Code::ResourceExhausted,
+    Code::FailedPrecondition,
+    Code::Aborted,
+    Code::OutOfRange,
+    Code::Unimplemented,
+    Code::Internal,
+    Code::Unavailable,
+    Code::DataLoss,
+    Code::Unauthenticated,
+];
 
 /// The code's name as gRPC metrics and dashboards spell it (`OK`, `NotFound`).
 pub(crate) fn code_name(code: Code) -> &'static str {
@@ -108,15 +153,19 @@ mod tests {
     fn paths_split_into_service_and_method() {
         let path = RpcPath::parse("/user.Users/ListUser");
         assert_eq!((path.service, path.method), ("user.Users", "ListUser"));
-        assert_eq!(path.known(), (USERS, "ListUser", GrpcType::Unary));
+        assert_eq!(path.known(), &CATALOG[0]);
+        assert_eq!(
+            (path.known().service, path.known().method),
+            (USERS, "ListUser")
+        );
         assert!(!path.is_infrastructure());
     }
 
     #[test]
     fn unknown_paths_share_one_label() {
         let path = RpcPath::parse("/evil.Service/Random123");
-        assert_eq!(path.known().0, "unknown");
-        assert_eq!(RpcPath::parse("garbage").known().1, "unknown");
+        assert_eq!(path.known().service, "unknown");
+        assert_eq!(RpcPath::parse("garbage").known().method, "unknown");
     }
 
     #[test]
@@ -125,11 +174,21 @@ mod tests {
         let reflection =
             RpcPath::parse("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo");
         assert!(reflection.is_infrastructure());
-        assert_eq!(reflection.known().2, GrpcType::BidiStream);
+        assert_eq!(reflection.known().grpc_type, GrpcType::BidiStream);
+    }
+
+    #[test]
+    fn catalog_indexes_match_positions() {
+        for (position, entry) in CATALOG.iter().enumerate() {
+            assert_eq!(entry.index, position);
+        }
     }
 
     #[test]
     fn code_names_follow_grpc_dashboards() {
+        for (number, code) in ALL_CODES.iter().enumerate() {
+            assert_eq!(*code as usize, number);
+        }
         assert_eq!(code_name(Code::Ok), "OK");
         assert_eq!(code_name(Code::NotFound), "NotFound");
     }

@@ -17,25 +17,28 @@ use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tonic::{Code, transport::server::TcpConnectInfo};
 use tower::{Layer, Service};
-use tracing::{Instrument, Span, field::Empty};
+use tracing::{Instrument, Span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::{
     completion::{CallObserver, CompletionBody, observe},
     rpc::{RpcPath, code_name},
 };
-use crate::telemetry::RPC_SPAN_TARGET;
+use crate::telemetry::{self, RPC_SPAN_TARGET};
 
 /// Wraps services in [`Trace`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TraceLayer {
+    traces: bool,
     trace_infrastructure: bool,
 }
 
 impl TraceLayer {
+    /// Traces calls when the process has OpenTelemetry set up;
     /// `trace_infrastructure` also traces health and reflection calls.
     pub fn new(trace_infrastructure: bool) -> Self {
         Self {
+            traces: telemetry::traces_enabled(),
             trace_infrastructure,
         }
     }
@@ -47,7 +50,7 @@ impl<S> Layer<S> for TraceLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Trace {
             inner,
-            trace_infrastructure: self.trace_infrastructure,
+            layer: *self,
         }
     }
 }
@@ -57,7 +60,7 @@ impl<S> Layer<S> for TraceLayer {
 #[derive(Debug, Clone)]
 pub struct Trace<S> {
     inner: S,
-    trace_infrastructure: bool,
+    layer: TraceLayer,
 }
 
 /// The codes that mean the server failed, as otelgrpc marks them; the rest
@@ -88,37 +91,46 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let started = Instant::now();
-        let path = request.uri().path().to_owned();
-        let rpc = RpcPath::parse(&path);
-        let span = if self.trace_infrastructure || !rpc.is_infrastructure() {
+        let rpc = RpcPath::parse(request.uri().path());
+        let traced =
+            self.layer.traces && (self.layer.trace_infrastructure || !rpc.is_infrastructure());
+        // Without a span or a debug log line to feed, stay out of the way.
+        if !traced && !tracing::enabled!(tracing::Level::DEBUG) {
+            let future = self.inner.call(request);
+            return Box::pin(async move { Ok(observe(future.await?, None)) });
+        }
+        let span = if traced {
             server_span(&request, rpc)
         } else {
             Span::none()
         };
-        let future = self.inner.call(request).instrument(span.clone());
+        let observer = CallTrace {
+            span: span.clone(),
+            path: request.uri().path().to_owned(),
+            started: Instant::now(),
+        };
+        let future = self.inner.call(request).instrument(span);
         Box::pin(async move {
             let mut response = future.await?;
-            let context = span.context();
+            let context = observer.span.context();
             if context.span().span_context().is_valid() {
                 TraceContextPropagator::new()
                     .inject_context(&context, &mut HeaderInjector(response.headers_mut()));
             }
-            Ok(observe(
-                response,
-                CallTrace {
-                    span,
-                    path,
-                    started,
-                },
-            ))
+            Ok(observe(response, Some(observer)))
         })
     }
 }
 
 fn server_span<B>(request: &http::Request<B>, rpc: RpcPath<'_>) -> Span {
+    // Made current before the span exists, so the span joins the caller's trace.
+    let parent = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(request.headers()))
+    });
+    let _parent = parent.attach();
     // ERROR level: log filters decide which events print, but the span must
-    // exist whenever any event inside it prints, or lines lose their trace id.
+    // exist whenever any event inside it prints. Only cheap fields here: log
+    // lines copy them; the rest goes to the OpenTelemetry span alone.
     let span = tracing::error_span!(
         target: RPC_SPAN_TARGET,
         "rpc",
@@ -127,36 +139,16 @@ fn server_span<B>(request: &http::Request<B>, rpc: RpcPath<'_>) -> Span {
         rpc.system = "grpc",
         rpc.service = rpc.service,
         rpc.method = rpc.method,
-        server.address = Empty,
-        server.port = Empty,
-        network.peer.address = Empty,
-        network.peer.port = Empty,
-        trace_id = Empty,
-        span_id = Empty,
     );
-    if span.is_disabled() {
-        return span;
-    }
     if let Some(connection) = request.extensions().get::<TcpConnectInfo>() {
         if let Some(local) = connection.local_addr() {
-            span.record("server.address", local.ip().to_string());
-            span.record("server.port", i64::from(local.port()));
+            span.set_attribute("server.address", local.ip().to_string());
+            span.set_attribute("server.port", i64::from(local.port()));
         }
         if let Some(peer) = connection.remote_addr() {
-            span.record("network.peer.address", peer.ip().to_string());
-            span.record("network.peer.port", i64::from(peer.port()));
+            span.set_attribute("network.peer.address", peer.ip().to_string());
+            span.set_attribute("network.peer.port", i64::from(peer.port()));
         }
-    }
-    // Extract before the span is first used, so it joins the caller's trace.
-    let parent = global::get_text_map_propagator(|propagator| {
-        propagator.extract(&HeaderExtractor(request.headers()))
-    });
-    let _ = span.set_parent(parent);
-    let context = span.context();
-    let ids = context.span().span_context().clone();
-    if ids.is_valid() {
-        span.record("trace_id", ids.trace_id().to_string());
-        span.record("span_id", ids.span_id().to_string());
     }
     span
 }

@@ -1,6 +1,7 @@
 //! Logging set-up: one `tracing` subscriber for the whole process.
 use std::io::IsTerminal;
 
+use opentelemetry::trace::TraceContextExt;
 use tracing_subscriber::{
     EnvFilter, Layer, Registry, fmt, layer::SubscriberExt, util::SubscriberInitExt,
 };
@@ -33,13 +34,17 @@ pub(crate) fn init(settings: &LogSettings, extra: Option<BoxedLayer>) -> anyhow:
     let lines: BoxedLayer = if json {
         // Span fields (trace_id, span_id, rpc.*) sit at the top level of each
         // line, so `jq .trace_id` finds every line of a call.
-        json_subscriber::fmt::layer()
+        let mut layer = json_subscriber::fmt::layer()
             .flatten_event(true)
             .with_current_span(false)
             .with_span_list(false)
-            .flatten_span_list_on_top_level(true)
-            .with_filter(filter)
-            .boxed()
+            .flatten_span_list_on_top_level(true);
+        // Read from the active OpenTelemetry context when a line is written,
+        // so calls that log nothing pay nothing for them.
+        let fields = layer.inner_layer_mut();
+        fields.add_dynamic_field("trace_id", |_, _| current_ids().map(|(trace, _)| trace));
+        fields.add_dynamic_field("span_id", |_, _| current_ids().map(|(_, span)| span));
+        layer.with_filter(filter).boxed()
     } else {
         fmt::layer().with_filter(filter).boxed()
     };
@@ -47,6 +52,15 @@ pub(crate) fn init(settings: &LogSettings, extra: Option<BoxedLayer>) -> anyhow:
     tracing_subscriber::registry().with(layers).try_init()?;
     install_panic_logger();
     Ok(())
+}
+
+/// Trace and span id of the active OpenTelemetry span, if any.
+fn current_ids() -> Option<(String, String)> {
+    let context = opentelemetry::Context::current();
+    let span = context.span();
+    let ids = span.span_context();
+    ids.is_valid()
+        .then(|| (ids.trace_id().to_string(), ids.span_id().to_string()))
 }
 
 /// Routes panic messages through `tracing`, so they are JSON lines like every

@@ -3,18 +3,19 @@
 //! (otelgrpc), plus the process's own resource use.
 use std::{sync::Arc, time::Duration};
 
-use opentelemetry::{KeyValue, global, metrics::Histogram};
+use opentelemetry::{KeyValue, global, metrics::Histogram as OtelHistogram};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
-    process_collector::ProcessCollector,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+    TextEncoder, process_collector::ProcessCollector,
 };
 use tonic::Code;
+
+use crate::layers::{ALL_CODES, CATALOG, Method, code_name};
 
 /// The go-grpc-prometheus latency buckets, in seconds.
 const HANDLING_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
-const CALL_LABELS: [&str; 3] = ["grpc_type", "grpc_service", "grpc_method"];
 
 /// The call metrics of one server; cheap to clone.
 #[derive(Debug, Clone)]
@@ -25,21 +26,17 @@ pub struct RpcMetrics {
 #[derive(Debug)]
 struct Instruments {
     registry: Registry,
-    started: IntCounterVec,
-    handled: IntCounterVec,
-    handling: HistogramVec,
-    duration_ms: Histogram<f64>,
+    /// Per catalog method: label lookups happen once, here, not per call.
+    methods: Vec<MethodInstruments>,
+    duration_ms: OtelHistogram<f64>,
 }
 
-/// Which call a measurement belongs to.
-#[derive(Debug, Clone, Copy)]
-pub struct CallLabels {
-    /// `unary`, `server_stream`, `bidi_stream`.
-    pub grpc_type: &'static str,
-    /// e.g. `user.Users`.
-    pub service: &'static str,
-    /// e.g. `ListUser`.
-    pub method: &'static str,
+#[derive(Debug)]
+struct MethodInstruments {
+    started: IntCounter,
+    handling: Histogram,
+    /// Indexed by the numeric gRPC code.
+    handled: Vec<IntCounter>,
 }
 
 impl RpcMetrics {
@@ -47,13 +44,13 @@ impl RpcMetrics {
     /// OpenTelemetry histogram goes to the global meter provider, so build
     /// this after telemetry is initialised.
     pub fn new() -> prometheus::Result<Self> {
-        let registry = Registry::new();
+        let labels = ["grpc_type", "grpc_service", "grpc_method"];
         let started = IntCounterVec::new(
             Opts::new(
                 "grpc_server_started_total",
                 "Total number of RPCs started on the server.",
             ),
-            &CALL_LABELS,
+            &labels,
         )?;
         let handled = IntCounterVec::new(
             Opts::new(
@@ -68,12 +65,39 @@ impl RpcMetrics {
                 "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
             )
             .buckets(HANDLING_BUCKETS.to_vec()),
-            &CALL_LABELS,
+            &labels,
         )?;
+        let registry = Registry::new();
         registry.register(Box::new(started.clone()))?;
         registry.register(Box::new(handled.clone()))?;
         registry.register(Box::new(handling.clone()))?;
         registry.register(Box::new(ProcessCollector::for_self()))?;
+
+        let methods = CATALOG
+            .iter()
+            .map(|entry| {
+                let call = [entry.grpc_type.as_str(), entry.service, entry.method];
+                // Every series exists from the start at zero, as
+                // go-grpc-prometheus initialises them, so rates work at once.
+                let handled_counters = ALL_CODES
+                    .iter()
+                    .map(|code| {
+                        handled.get_metric_with_label_values(&[
+                            call[0],
+                            call[1],
+                            call[2],
+                            code_name(*code),
+                        ])
+                    })
+                    .collect::<prometheus::Result<Vec<_>>>()?;
+                Ok(MethodInstruments {
+                    started: started.get_metric_with_label_values(&call)?,
+                    handling: handling.get_metric_with_label_values(&call)?,
+                    handled: handled_counters,
+                })
+            })
+            .collect::<prometheus::Result<Vec<_>>>()?;
+
         let duration_ms = global::meter("user-service")
             .f64_histogram("rpc.server.duration")
             .with_unit("ms")
@@ -82,40 +106,28 @@ impl RpcMetrics {
         Ok(Self {
             inner: Arc::new(Instruments {
                 registry,
-                started,
-                handled,
-                handling,
+                methods,
                 duration_ms,
             }),
         })
     }
 
     /// Counts a call that started.
-    pub fn started(&self, call: CallLabels) {
-        self.inner
-            .started
-            .with_label_values(&[call.grpc_type, call.service, call.method])
-            .inc();
+    pub(crate) fn started(&self, method: &Method) {
+        self.inner.methods[method.index].started.inc();
     }
 
     /// Records a call that ended with `code` after `elapsed`.
-    pub fn handled(&self, call: CallLabels, code: Code, elapsed: Duration) {
-        let instruments = &self.inner;
-        let labels = [call.grpc_type, call.service, call.method];
-        instruments
-            .handled
-            .with_label_values(&[call.grpc_type, call.service, call.method, code_label(code)])
-            .inc();
-        instruments
-            .handling
-            .with_label_values(&labels)
-            .observe(elapsed.as_secs_f64());
-        instruments.duration_ms.record(
+    pub(crate) fn handled(&self, method: &Method, code: Code, elapsed: Duration) {
+        let instruments = &self.inner.methods[method.index];
+        instruments.handled[code as usize].inc();
+        instruments.handling.observe(elapsed.as_secs_f64());
+        self.inner.duration_ms.record(
             elapsed.as_secs_f64() * 1000.0,
             &[
                 KeyValue::new("rpc.system", "grpc"),
-                KeyValue::new("rpc.service", call.service),
-                KeyValue::new("rpc.method", call.method),
+                KeyValue::new("rpc.service", method.service),
+                KeyValue::new("rpc.method", method.method),
                 KeyValue::new("rpc.grpc.status_code", i64::from(code as i32)),
             ],
         );
@@ -129,8 +141,4 @@ impl RpcMetrics {
         }
         String::from_utf8(text).unwrap_or_default()
     }
-}
-
-fn code_label(code: Code) -> &'static str {
-    crate::layers::code_name(code)
 }

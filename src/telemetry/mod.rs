@@ -10,4 +10,4 @@ mod providers;
 pub use logs::panic_message;
 pub use metrics::RpcMetrics;
 pub use otel_env::{ExportPlan, TelemetryError};
-pub use providers::{RPC_SPAN_TARGET, TelemetryGuard, init};
+pub use providers::{RPC_SPAN_TARGET, TelemetryGuard, init, traces_enabled};

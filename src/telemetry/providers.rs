@@ -1,6 +1,13 @@
 //! Builds the OpenTelemetry providers and installs the process's subscriber;
 //! the returned guard flushes both on every exit path, bounded in time.
-use std::{collections::HashMap, sync::mpsc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    },
+    time::Duration,
+};
 
 use opentelemetry::{
     KeyValue, global, propagation::TextMapCompositePropagator, trace::TracerProvider as _,
@@ -13,6 +20,7 @@ use opentelemetry_sdk::{
     resource::EnvResourceDetector,
     trace::{BatchSpanProcessor, SdkTracerProvider},
 };
+use tracing::Level;
 use tracing_subscriber::{Layer, filter::filter_fn};
 
 use super::{
@@ -24,6 +32,14 @@ use crate::settings::{OtlpProtocol, Settings};
 
 /// The `tracing` target of per-call spans: only these become OpenTelemetry spans.
 pub const RPC_SPAN_TARGET: &str = "user_service::rpc";
+
+/// Whether this process creates OpenTelemetry spans (set once by [`init`]).
+static TRACES_ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// True once [`init`] has set up OpenTelemetry tracing for this process.
+pub fn traces_enabled() -> bool {
+    TRACES_ENABLED.load(Ordering::Relaxed)
+}
 
 /// Owns the providers; [`TelemetryGuard::shutdown`] flushes them.
 #[derive(Debug, Default)]
@@ -47,18 +63,26 @@ pub fn init(settings: &Settings, env: &HashMap<String, String>) -> anyhow::Resul
     let otel_layer = guard.tracer_provider.as_ref().map(|provider| {
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("user-service"))
-            // Span status follows the gRPC code alone (see layers::trace).
+            // Span status and exception events follow the gRPC code and
+            // panics alone (see layers::trace and layers::panics).
             .with_error_events_to_status(false)
+            .with_error_events_to_exceptions(false)
+            .with_error_fields_to_exceptions(false)
+            .with_error_records_to_exceptions(false)
             .with_location(false)
             .with_threads(false)
             .with_target(false)
             .with_level(false)
             .with_tracked_inactivity(false)
             .with_filter(filter_fn(|meta| {
-                meta.is_event() || meta.target() == RPC_SPAN_TARGET
+                // Call spans, and warnings or errors inside them as span events;
+                // letting every event through would cost each h2 trace event.
+                meta.target() == RPC_SPAN_TARGET
+                    || (meta.is_event() && *meta.level() <= Level::WARN)
             }))
             .boxed()
     });
+    TRACES_ENABLED.store(otel_layer.is_some(), Ordering::Relaxed);
     logs::init(&settings.log, otel_layer)?;
     if let Some(provider) = &guard.meter_provider {
         global::set_meter_provider(provider.clone());

@@ -1,0 +1,44 @@
+//! The ceiling for any tonic service, for benchmarks: the same proto and the
+//! same ListUser answer, with no layers, health, reflection or telemetry.
+//!
+//! usage: bare_tonic_server [ADDR]   (default 127.0.0.1:50061)
+use tonic::{Request, Response, Status, transport::Server};
+use user_service::proto::{
+    Detail, UserRequest, UserResponse,
+    users_server::{Users, UsersServer},
+};
+
+struct Bare;
+
+#[tonic::async_trait]
+impl Users for Bare {
+    async fn list_user(
+        &self,
+        request: Request<UserRequest>,
+    ) -> Result<Response<UserResponse>, Status> {
+        let request = request.into_inner();
+        if request.id == 0 {
+            return Err(Status::not_found("Sorry, id is not allowed 0"));
+        }
+        let detail = Detail {
+            id: request.id,
+            value: request.name,
+        };
+        Ok(Response::new(UserResponse {
+            details: vec![detail.clone(), detail],
+        }))
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:50061".to_owned())
+        .parse()?;
+    Server::builder()
+        .add_service(UsersServer::new(Bare))
+        .serve(addr)
+        .await?;
+    Ok(())
+}
