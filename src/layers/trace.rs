@@ -37,6 +37,7 @@ impl TraceLayer {
     /// Traces calls when the process has OpenTelemetry set up;
     /// `trace_infrastructure` also traces health and reflection calls.
     pub fn new(trace_infrastructure: bool) -> Self {
+        register_span_callsite();
         Self {
             traces: telemetry::traces_enabled(),
             trace_infrastructure,
@@ -128,18 +129,7 @@ fn server_span<B>(request: &http::Request<B>, rpc: RpcPath<'_>) -> Span {
         propagator.extract(&HeaderExtractor(request.headers()))
     });
     let _parent = parent.attach();
-    // ERROR level: log filters decide which events print, but the span must
-    // exist whenever any event inside it prints. Only cheap fields here: log
-    // lines copy them; the rest goes to the OpenTelemetry span alone.
-    let span = tracing::error_span!(
-        target: RPC_SPAN_TARGET,
-        "rpc",
-        otel.name = %format_args!("{}/{}", rpc.service, rpc.method),
-        otel.kind = "server",
-        rpc.system = "grpc",
-        rpc.service = rpc.service,
-        rpc.method = rpc.method,
-    );
+    let span = open_span(rpc);
     if let Some(connection) = request.extensions().get::<TcpConnectInfo>() {
         if let Some(local) = connection.local_addr() {
             span.set_attribute("server.address", local.ip().to_string());
@@ -151,6 +141,31 @@ fn server_span<B>(request: &http::Request<B>, rpc: RpcPath<'_>) -> Span {
         }
     }
     span
+}
+
+/// The one place call spans are created.
+fn open_span(rpc: RpcPath<'_>) -> Span {
+    // ERROR level: log filters decide which events print, but the span must
+    // exist whenever any event inside it prints. Only cheap fields here: log
+    // lines copy them; the rest goes to the OpenTelemetry span alone.
+    tracing::error_span!(
+        target: RPC_SPAN_TARGET,
+        "rpc",
+        otel.name = %format_args!("{}/{}", rpc.service, rpc.method),
+        otel.kind = "server",
+        rpc.system = "grpc",
+        rpc.service = rpc.service,
+        rpc.method = rpc.method,
+    )
+}
+
+/// Registers the span's callsite before any call arrives. Registered lazily
+/// by concurrent first calls instead, per-layer filters can miss the first
+/// spans (left disabled, or unseen by OpenTelemetry). Done under a no-op
+/// subscriber, so the warm-up span itself goes nowhere.
+fn register_span_callsite() {
+    let none = tracing::subscriber::NoSubscriber::default();
+    tracing::subscriber::with_default(none, || drop(open_span(RpcPath::parse("/"))));
 }
 
 /// Ends the call's span with its status and logs the call at debug level.
