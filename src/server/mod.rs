@@ -1,10 +1,12 @@
 //! The gRPC server: binds, serves users, health and reflection, and runs the
 //! graceful shutdown sequence.
 
+mod connection;
 mod health;
 mod listener;
 mod reflection;
 pub mod signals;
+mod transport;
 
 use std::{future::Future, net::SocketAddr, pin::pin};
 
@@ -22,10 +24,10 @@ use tonic_health::ServingStatus;
 pub use health::{HealthSwitch, SERVICE_NAMES};
 
 use crate::{
-    layers::CatchPanicLayer,
+    layers::{CatchPanicLayer, DeadlineLayer, LoadShedLayer, MessageSizeLayer},
     proto::users_server::{Users, UsersServer},
-    settings::{Settings, ShutdownSettings},
-    users::UserDirectory,
+    settings::{LimitsSettings, Settings, ShutdownSettings},
+    users::{LimitedUsers, UserDirectory},
 };
 
 /// A bound, ready-to-run server. Building binds the port, so tests can bind
@@ -38,6 +40,8 @@ pub struct Application {
     health: HealthSwitch,
     draining: watch::Sender<bool>,
     routes: Routes,
+    limits: LimitsSettings,
+    transport: Server,
 }
 
 impl Application {
@@ -49,6 +53,8 @@ impl Application {
     /// Binds the configured address, serving `users` as `user.Users` (tests
     /// pass implementations that fail on purpose).
     pub async fn build_with<U: Users>(settings: Settings, users: U) -> anyhow::Result<Self> {
+        let transport = transport::server(&settings)?;
+        let limits = settings.limits;
         let addr = settings.server.addr;
         let listener = listener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
         let local_addr = listener.local_addr()?;
@@ -56,10 +62,19 @@ impl Application {
         let (draining, draining_rx) = watch::channel(false);
 
         let mut routes = RoutesBuilder::default();
-        routes.add_service(health.service(draining_rx));
-        routes.add_service(UsersServer::new(users));
+        routes.add_service(
+            health
+                .service(draining_rx)
+                .max_decoding_message_size(limits.decoding_limit())
+                .max_encoding_message_size(limits.encoding_limit()),
+        );
+        routes.add_service(
+            UsersServer::new(LimitedUsers::new(users, limits.name_length_limit()))
+                .max_decoding_message_size(limits.decoding_limit())
+                .max_encoding_message_size(limits.encoding_limit()),
+        );
         if settings.server.reflection {
-            reflection::add_reflection(&mut routes).context("cannot build reflection")?;
+            reflection::add_reflection(&mut routes, &limits).context("cannot build reflection")?;
         }
         Ok(Self {
             listener,
@@ -68,6 +83,8 @@ impl Application {
             health,
             draining,
             routes: routes.routes(),
+            limits,
+            transport,
         })
     }
 
@@ -87,9 +104,16 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let (stop_accepting, stop_accepting_rx) = oneshot::channel::<()>();
         let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
+        let incoming = connection::limit(incoming, &self.limits);
+        // Outermost first: panics, then the limits (DESIGN §5).
+        let layers = tower::ServiceBuilder::new()
+            .layer(CatchPanicLayer)
+            .layer(DeadlineLayer::new(self.limits.request_timeout))
+            .layer(LoadShedLayer::new(self.limits.max_concurrent_calls))
+            .layer(MessageSizeLayer);
         let mut server = pin!(
-            Server::builder()
-                .layer(CatchPanicLayer)
+            self.transport
+                .layer(layers)
                 .add_routes(self.routes)
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = stop_accepting_rx.await;

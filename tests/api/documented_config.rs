@@ -21,7 +21,10 @@ fn keys_of(text: &str) -> Vec<String> {
     keys
 }
 
-const DOCUMENTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/config/user-service.toml");
+const DOCUMENTED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/deploy/config/user-service.toml"
+);
 
 #[test]
 fn the_documented_config_holds_exactly_the_defaults() {
