@@ -1,5 +1,7 @@
 //! A built-in `grpc_health_probe`, so a distroless image needs no shell or
 //! extra binary for its health checks.
+mod tls;
+
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
     process::ExitCode,
@@ -10,6 +12,8 @@ use tonic::transport::Endpoint;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
+
+pub use tls::TlsArgs;
 
 /// The probe's verdict, with grpc_health_probe's exit codes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,11 +66,16 @@ pub fn default_addr(listen: SocketAddr) -> String {
     SocketAddr::new(host, listen.port()).to_string()
 }
 
-/// Calls `grpc.health.v1.Health/Check` for `service` at `addr` (`host:port`).
-pub async fn probe(addr: &str, service: &str, timeout: Duration) -> ProbeOutcome {
-    let endpoint = match Endpoint::from_shared(format!("http://{addr}")) {
+/// Calls `grpc.health.v1.Health/Check` for `service` at `addr` (`host:port`),
+/// over TLS when `tls` asks for it.
+pub async fn probe(addr: &str, service: &str, timeout: Duration, tls: &TlsArgs) -> ProbeOutcome {
+    let endpoint = match Endpoint::from_shared(format!("{}://{addr}", tls.scheme())) {
         Ok(endpoint) => endpoint.connect_timeout(timeout).timeout(timeout),
         Err(err) => return ProbeOutcome::BadArguments(format!("invalid address {addr:?}: {err}")),
+    };
+    let endpoint = match tls.apply(endpoint) {
+        Ok(endpoint) => endpoint,
+        Err(why) => return ProbeOutcome::BadArguments(why),
     };
     let channel = match tokio::time::timeout(timeout, endpoint.connect()).await {
         Ok(Ok(channel)) => channel,
@@ -118,7 +127,13 @@ mod tests {
 
     #[tokio::test]
     async fn an_unparseable_address_is_a_bad_argument() {
-        let outcome = probe("not a host:port", "", Duration::from_millis(100)).await;
+        let outcome = probe(
+            "not a host:port",
+            "",
+            Duration::from_millis(100),
+            &TlsArgs::default(),
+        )
+        .await;
         assert_eq!(outcome.exit_code(), 1);
     }
 }
