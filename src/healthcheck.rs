@@ -3,6 +3,7 @@
 mod tls;
 
 use std::{
+    error::Error as _,
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
     process::ExitCode,
     time::Duration,
@@ -97,12 +98,27 @@ pub async fn probe(addr: &str, service: &str, timeout: Duration, tls: &TlsArgs) 
             ServingStatus::Serving => ProbeOutcome::Serving,
             other => ProbeOutcome::NotServing(other.as_str_name().to_owned()),
         },
+        // The HTTP/2 (and TLS) handshake completes on the first call: a
+        // failure there is a connection failure, as grpc_health_probe's
+        // blocking dial reports it.
+        Err(status) if is_transport_failure(&status) => ProbeOutcome::ConnectionFailure(format!(
+            "failed to connect to {addr}: {}",
+            status
+                .source()
+                .map_or_else(|| status.message().to_owned(), ToString::to_string)
+        )),
         Err(status) => ProbeOutcome::RpcFailure(format!(
             "health rpc failed: {:?}: {}",
             status.code(),
             status.message()
         )),
     }
+}
+
+fn is_transport_failure(status: &tonic::Status) -> bool {
+    status
+        .source()
+        .is_some_and(|source| source.is::<tonic::transport::Error>())
 }
 
 #[cfg(test)]

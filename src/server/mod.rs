@@ -24,7 +24,7 @@ use tonic_health::ServingStatus;
 pub use health::{HealthSwitch, SERVICE_NAMES};
 
 use crate::{
-    layers::{CatchPanicLayer, DeadlineLayer, LoadShedLayer, MessageSizeLayer},
+    layers::{CatchPanicLayer, DeadlineLayer, GrpcOnlyLayer, LoadShedLayer, MessageSizeLayer},
     proto::users_server::{Users, UsersServer},
     settings::{LimitsSettings, Settings, ShutdownSettings},
     users::{LimitedUsers, UserDirectory},
@@ -105,9 +105,10 @@ impl Application {
         let (stop_accepting, stop_accepting_rx) = oneshot::channel::<()>();
         let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
         let incoming = connection::limit(incoming, &self.limits);
-        // Outermost first: panics, then the limits (DESIGN §5).
+        // Outermost first: panics, then input checks and limits (DESIGN §5).
         let layers = tower::ServiceBuilder::new()
             .layer(CatchPanicLayer)
+            .layer(GrpcOnlyLayer)
             .layer(DeadlineLayer::new(self.limits.request_timeout))
             .layer(LoadShedLayer::new(self.limits.max_concurrent_calls))
             .layer(MessageSizeLayer);
