@@ -101,3 +101,44 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tonic::Status;
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+
+    type Body = tonic::body::Body;
+
+    async fn status_of(layer: &LoadShedLayer, path: &str) -> Option<Status> {
+        let inner = service_fn(|_: http::Request<Body>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(Body::default()))
+        });
+        let request = http::Request::post(path)
+            .body(Body::default())
+            .expect("request");
+        let response = layer
+            .layer(inner)
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        Status::from_header_map(response.headers())
+    }
+
+    #[tokio::test]
+    async fn a_full_server_sheds_calls_but_not_health_or_reflection() {
+        let full = LoadShedLayer::new(0);
+        let shed = status_of(&full, "/user.Users/ListUser")
+            .await
+            .expect("shed");
+        assert_eq!(shed.code(), Code::ResourceExhausted);
+        for exempt in [
+            "/grpc.health.v1.Health/Check",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ] {
+            assert!(status_of(&full, exempt).await.is_none(), "{exempt}");
+        }
+    }
+}
