@@ -103,9 +103,7 @@ pub async fn probe(addr: &str, service: &str, timeout: Duration, tls: &TlsArgs) 
         // blocking dial reports it.
         Err(status) if is_transport_failure(&status) => ProbeOutcome::ConnectionFailure(format!(
             "failed to connect to {addr}: {}",
-            status
-                .source()
-                .map_or_else(|| status.message().to_owned(), ToString::to_string)
+            causes(&status)
         )),
         Err(status) => ProbeOutcome::RpcFailure(format!(
             "health rpc failed: {:?}: {}",
@@ -119,6 +117,20 @@ fn is_transport_failure(status: &tonic::Status) -> bool {
     status
         .source()
         .is_some_and(|source| source.is::<tonic::transport::Error>())
+}
+
+/// The status's causes, outermost first, e.g. `transport error: received
+/// fatal alert: CertificateRequired`.
+fn causes(status: &tonic::Status) -> String {
+    let mut causes = Vec::new();
+    let mut cause = status
+        .source()
+        .map(|source| source as &(dyn std::error::Error + 'static));
+    while let Some(error) = cause {
+        causes.push(error.to_string());
+        cause = error.source();
+    }
+    causes.join(": ")
 }
 
 #[cfg(test)]

@@ -42,11 +42,6 @@ fn is_set(path: &Path) -> bool {
 }
 
 impl TlsSettings {
-    /// Whether the server speaks TLS.
-    pub fn enabled(&self) -> bool {
-        is_set(&self.cert_file)
-    }
-
     /// Reads and checks the files: `None` for plaintext.
     pub fn read(&self) -> Result<Option<TlsPem>, Invalid> {
         match (is_set(&self.cert_file), is_set(&self.key_file)) {

@@ -3,59 +3,22 @@
 //! against a fresh server, and the whole table runs against one plaintext and
 //! one mutual-TLS server, which must still answer ListUser and health
 //! correctly afterwards.
-use std::time::Duration;
-
 use bytes::Bytes;
 use http::StatusCode;
 use prost::Message;
 use tonic::{Code, metadata::MetadataValue};
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_types::StatusExt;
-use user_service::{
-    proto::{UserRequest, users_client::UsersClient},
-    settings::Settings,
-};
+use user_service::proto::{UserRequest, users_client::UsersClient};
 
 use crate::{
     connections, deadlines, error_details,
-    helpers::{PANIC_ID, TestApp, TestUsers, bounded, endpoint, spawn_app_over, test_settings},
+    helpers::{PANIC_ID, TestApp, TestUsers, bounded, endpoint, spawn_app_over},
     message_size, overload,
     pki::{ClientCert, Pki},
     raw::{closed_after_sending, grpc_frame, grpc_request},
+    table::{reason, spawn_table_app, table_settings},
     tls,
 };
-
-/// Limits of the table's servers, small enough to reach quickly.
-pub(crate) const MAX_MESSAGE: u64 = 64 << 10;
-pub(crate) const MAX_ANSWER: u64 = 48 << 10;
-pub(crate) const MAX_NAME: u64 = 32 << 10;
-pub(crate) const MAX_CALLS: u32 = 4;
-pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(500);
-
-/// Settings of the servers the table runs against.
-pub(crate) fn table_settings() -> Settings {
-    let mut settings = test_settings();
-    let limits = &mut settings.limits;
-    limits.max_decoding_message_size = MAX_MESSAGE;
-    limits.max_encoding_message_size = MAX_ANSWER;
-    limits.max_name_length = MAX_NAME;
-    limits.max_concurrent_calls = MAX_CALLS as usize;
-    limits.handshake_timeout = HANDSHAKE_TIMEOUT;
-    settings
-}
-
-/// A plaintext server with the table's settings.
-pub(crate) async fn spawn_table_app(users: &TestUsers) -> TestApp {
-    spawn_app_over(table_settings(), users.clone(), None).await
-}
-
-/// The `ErrorInfo.reason` of `status`, or "" without one.
-pub(crate) fn reason(status: &tonic::Status) -> String {
-    status
-        .get_details_error_info()
-        .map(|info| info.reason)
-        .unwrap_or_default()
-}
 
 fn list_user_bytes() -> Vec<u8> {
     UserRequest {

@@ -9,10 +9,10 @@ use tokio::io::AsyncWriteExt;
 use user_service::{proto::UserRequest, settings::Settings};
 
 use crate::{
-    bad_input::{spawn_table_app, table_settings},
     frames::{GOAWAY, PING, client_preface, tap},
     helpers::{GATED_ID, TestApp, TestUsers, bounded, spawn_app_with},
     raw::{RawResponse, closed, grpc_frame, grpc_request},
+    table::{spawn_table_app, table_settings},
 };
 
 pub(crate) async fn silent_connections_are_closed(app: &TestApp) {

@@ -10,9 +10,9 @@ use tonic::Code;
 use user_service::proto::UserRequest;
 
 use crate::{
-    bad_input::{reason, spawn_table_app, table_settings},
     helpers::{GATED_ID, TestApp, TestUsers, bounded, spawn_app_with},
     raw::{grpc_frame, grpc_request},
+    table::{reason, spawn_table_app, table_settings},
 };
 
 fn list_user(id: i32) -> Bytes {

@@ -6,8 +6,8 @@ use tonic_types::StatusExt;
 use user_service::proto::{UserRequest, users_client::UsersClient};
 
 use crate::{
-    bad_input::{MAX_NAME, reason, spawn_table_app},
     helpers::{TestApp, TestUsers, spawn_app},
+    table::{MAX_NAME, reason, spawn_table_app},
 };
 
 pub(crate) async fn a_name_over_the_limit_is_a_bad_request_for_that_field(app: &TestApp) {

@@ -16,4 +16,5 @@ mod pki;
 mod raw;
 mod reflection;
 mod shutdown;
+mod table;
 mod tls;

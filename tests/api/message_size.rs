@@ -3,8 +3,8 @@
 use tonic::Code;
 
 use crate::{
-    bad_input::{MAX_ANSWER, MAX_MESSAGE, MAX_NAME, reason, spawn_table_app},
     helpers::{TestApp, TestUsers},
+    table::{MAX_ANSWER, MAX_MESSAGE, MAX_NAME, reason, spawn_table_app},
 };
 
 fn name_of(bytes: u64) -> String {

@@ -9,8 +9,8 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use user_service::proto::{UserRequest, UserResponse};
 
 use crate::{
-    bad_input::{MAX_CALLS, reason, spawn_table_app},
     helpers::{GATED_ID, TestApp, TestUsers, bounded},
+    table::{MAX_CALLS, reason, spawn_table_app},
 };
 
 fn gated_call(app: &TestApp) -> JoinHandle<Result<UserResponse, Status>> {
