@@ -92,7 +92,7 @@ fn correct(headers: &mut HeaderMap) {
     }
 }
 
-/// A response body whose trailers get [`correct`]ed.
+/// A response body whose trailers get an oversized-message status corrected.
 #[derive(Debug, Default)]
 pub struct MessageSizeBody<B> {
     inner: B,
