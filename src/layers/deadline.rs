@@ -8,8 +8,6 @@
 //! `H M S m u n`) is answered INTERNAL "malformed grpc-timeout header", as
 //! grpc-go does, rather than silently served without a deadline.
 use std::{
-    future::Future,
-    pin::Pin,
     task::{Context, Poll},
     time::Duration,
 };
@@ -17,6 +15,7 @@ use std::{
 use tonic::Code;
 use tower::{Layer, Service};
 
+use super::{BoxFuture, answer_now};
 use crate::errors;
 
 /// The request header that carries the client's deadline.
@@ -56,8 +55,6 @@ pub struct Deadline<S> {
     request_timeout: Duration,
 }
 
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
-
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Deadline<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
@@ -85,7 +82,7 @@ where
                         "malformed grpc-timeout header",
                         "MALFORMED_GRPC_TIMEOUT",
                     );
-                    return Box::pin(std::future::ready(Ok(status.into_http())));
+                    return answer_now(status.into_http());
                 }
             },
         };
@@ -93,7 +90,7 @@ where
             client.min(self.request_timeout)
         });
         if timeout < TIMER_RESOLUTION {
-            return Box::pin(std::future::ready(Ok(deadline_exceeded(timeout))));
+            return answer_now(deadline_exceeded(timeout));
         }
         // The timer starts here, before tonic's own `grpc-timeout` timer
         // (which wraps this layer and would answer CANCELLED), so this one

@@ -7,8 +7,6 @@
 //! tonic's own `concurrency_limit_per_connection` + `load_shed` would limit
 //! each connection separately and answer UNAVAILABLE through an error.
 use std::{
-    future::Future,
-    pin::Pin,
     sync::Arc,
     task::{Context, Poll},
 };
@@ -17,6 +15,7 @@ use tokio::sync::Semaphore;
 use tonic::Code;
 use tower::{Layer, Service};
 
+use super::{BoxFuture, answer_now};
 use crate::errors;
 
 /// Path prefixes of the calls that are never shed.
@@ -54,8 +53,6 @@ pub struct LoadShed<S> {
     inner: S,
     permits: Arc<Semaphore>,
 }
-
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for LoadShed<S>
 where
@@ -96,7 +93,7 @@ where
                     "server overloaded: too many calls in progress, retry later",
                     "OVERLOADED",
                 );
-                Box::pin(std::future::ready(Ok(status.into_http())))
+                answer_now(status.into_http())
             }
         }
     }

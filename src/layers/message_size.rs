@@ -5,7 +5,6 @@
 //! RESOURCE_EXHAUSTED. Oversized requests fail trailers-only (response
 //! headers); oversized responses fail in the trailers, so both are checked.
 use std::{
-    future::Future,
     pin::Pin,
     task::{Context, Poll, ready},
 };
@@ -15,6 +14,7 @@ use http_body::{Body, Frame, SizeHint};
 use tonic::{Code, Status};
 use tower::{Layer, Service};
 
+use super::BoxFuture;
 use crate::errors;
 
 /// How tonic's codec words its size errors (tonic 0.14); the tests in
@@ -41,8 +41,6 @@ impl<S> Layer<S> for MessageSizeLayer {
 pub struct MessageSize<S> {
     inner: S,
 }
-
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for MessageSize<S>
 where

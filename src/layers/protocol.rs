@@ -4,16 +4,13 @@
 //! `application/grpc[+format][;params]` is answered HTTP 415 with
 //! INVALID_ARGUMENT, and a method other than POST HTTP 405 with INTERNAL,
 //! trailers-only, so no plain HTTP client mistakes the error for a success.
-use std::{
-    future::Future,
-    pin::Pin,
-    task::{Context, Poll},
-};
+use std::task::{Context, Poll};
 
 use http::{HeaderMap, Method, StatusCode, header::CONTENT_TYPE};
 use tonic::{Code, Status};
 use tower::{Layer, Service};
 
+use super::{BoxFuture, answer_now};
 use crate::errors;
 
 /// Wraps services in [`GrpcOnly`].
@@ -33,8 +30,6 @@ impl<S> Layer<S> for GrpcOnlyLayer {
 pub struct GrpcOnly<S> {
     inner: S,
 }
-
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcOnly<S>
 where
@@ -62,7 +57,7 @@ where
                 );
                 let mut response = status.into_http();
                 *response.status_mut() = http_status;
-                Box::pin(std::future::ready(Ok(response)))
+                answer_now(response)
             }
         }
     }
