@@ -186,44 +186,39 @@ async fn the_whole_table_against_one_mutual_tls_server_leaves_it_serving() {
     still_serves(&app).await;
 }
 
+/// Runs one row against a fresh server, which must still serve afterwards.
+async fn alone(row: impl AsyncFnOnce(&TestApp)) {
+    let app = spawn_table_app(&TestUsers::default()).await;
+    row(&app).await;
+    still_serves(&app).await;
+}
+
 #[tokio::test]
 async fn malformed_protobuf_gets_internal() {
-    let app = spawn_table_app(&TestUsers::default()).await;
-    malformed_protobuf_is_internal(&app).await;
-    still_serves(&app).await;
+    alone(malformed_protobuf_is_internal).await;
 }
 
 #[tokio::test]
 async fn unknown_services_and_methods_get_unimplemented() {
-    let app = spawn_table_app(&TestUsers::default()).await;
-    unknown_services_and_methods_are_unimplemented(&app).await;
-    still_serves(&app).await;
+    alone(unknown_services_and_methods_are_unimplemented).await;
 }
 
 #[tokio::test]
 async fn a_wrong_content_type_gets_415_and_a_wrong_method_405() {
-    let app = spawn_table_app(&TestUsers::default()).await;
-    requests_that_are_not_grpc_get_415_or_405(&app).await;
-    still_serves(&app).await;
+    alone(requests_that_are_not_grpc_get_415_or_405).await;
 }
 
 #[tokio::test]
 async fn http1_and_random_bytes_close_only_their_own_connection() {
-    let app = spawn_table_app(&TestUsers::default()).await;
-    http1_and_random_bytes_only_close_their_connection(&app).await;
-    still_serves(&app).await;
+    alone(http1_and_random_bytes_only_close_their_connection).await;
 }
 
 #[tokio::test]
 async fn oversized_metadata_is_refused_and_the_server_unhurt() {
-    let app = spawn_table_app(&TestUsers::default()).await;
-    oversized_metadata_is_refused_by_http2(&app).await;
-    still_serves(&app).await;
+    alone(oversized_metadata_is_refused_by_http2).await;
 }
 
 #[tokio::test]
 async fn a_panicking_handler_gets_internal_through_the_table() {
-    let app = spawn_table_app(&TestUsers::default()).await;
-    a_panic_answers_internal_without_its_text(&app).await;
-    still_serves(&app).await;
+    alone(a_panic_answers_internal_without_its_text).await;
 }
