@@ -92,9 +92,9 @@ where
         if timeout < TIMER_RESOLUTION {
             return answer_now(deadline_exceeded(timeout));
         }
-        // The timer starts here, before tonic's own `grpc-timeout` timer
-        // (which wraps this layer and would answer CANCELLED), so this one
-        // fires first.
+        // tonic's own `grpc-timeout` timer (which wraps this layer and would
+        // answer CANCELLED) is armed after this one for the same time and
+        // polls this layer first, so this layer's answer is the one sent.
         let call = tokio::time::timeout(timeout, self.inner.call(request));
         Box::pin(async move {
             match call.await {
