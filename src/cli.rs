@@ -3,7 +3,10 @@ use std::{collections::HashMap, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::settings::{self, FlagOverride, Settings, SettingsError};
+use crate::{
+    healthcheck::TlsArgs,
+    settings::{self, FlagOverride, Settings, SettingsError},
+};
 
 /// A gRPC User microservice: the `user.Users` API with health, reflection and
 /// graceful shutdown.
@@ -81,4 +84,7 @@ pub struct HealthcheckArgs {
     /// Config file, read only to find the default address.
     #[arg(long, short = 'c', value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// TLS options.
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }

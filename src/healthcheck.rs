@@ -1,6 +1,9 @@
 //! A built-in `grpc_health_probe`, so a distroless image needs no shell or
 //! extra binary for its health checks.
+mod tls;
+
 use std::{
+    error::Error as _,
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
     process::ExitCode,
     time::Duration,
@@ -10,6 +13,8 @@ use tonic::transport::Endpoint;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
+
+pub use tls::TlsArgs;
 
 /// The probe's verdict, with grpc_health_probe's exit codes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,11 +67,16 @@ pub fn default_addr(listen: SocketAddr) -> String {
     SocketAddr::new(host, listen.port()).to_string()
 }
 
-/// Calls `grpc.health.v1.Health/Check` for `service` at `addr` (`host:port`).
-pub async fn probe(addr: &str, service: &str, timeout: Duration) -> ProbeOutcome {
-    let endpoint = match Endpoint::from_shared(format!("http://{addr}")) {
+/// Calls `grpc.health.v1.Health/Check` for `service` at `addr` (`host:port`),
+/// over TLS when `tls` asks for it.
+pub async fn probe(addr: &str, service: &str, timeout: Duration, tls: &TlsArgs) -> ProbeOutcome {
+    let endpoint = match Endpoint::from_shared(format!("{}://{addr}", tls.scheme())) {
         Ok(endpoint) => endpoint.connect_timeout(timeout).timeout(timeout),
         Err(err) => return ProbeOutcome::BadArguments(format!("invalid address {addr:?}: {err}")),
+    };
+    let endpoint = match tls.apply(endpoint) {
+        Ok(endpoint) => endpoint,
+        Err(why) => return ProbeOutcome::BadArguments(why),
     };
     let channel = match tokio::time::timeout(timeout, endpoint.connect()).await {
         Ok(Ok(channel)) => channel,
@@ -88,12 +98,39 @@ pub async fn probe(addr: &str, service: &str, timeout: Duration) -> ProbeOutcome
             ServingStatus::Serving => ProbeOutcome::Serving,
             other => ProbeOutcome::NotServing(other.as_str_name().to_owned()),
         },
+        // The HTTP/2 (and TLS) handshake completes on the first call: a
+        // failure there is a connection failure, as grpc_health_probe's
+        // blocking dial reports it.
+        Err(status) if is_transport_failure(&status) => ProbeOutcome::ConnectionFailure(format!(
+            "failed to connect to {addr}: {}",
+            causes(&status)
+        )),
         Err(status) => ProbeOutcome::RpcFailure(format!(
             "health rpc failed: {:?}: {}",
             status.code(),
             status.message()
         )),
     }
+}
+
+fn is_transport_failure(status: &tonic::Status) -> bool {
+    status
+        .source()
+        .is_some_and(|source| source.is::<tonic::transport::Error>())
+}
+
+/// The status's causes, outermost first, e.g. `transport error: received
+/// fatal alert: CertificateRequired`.
+fn causes(status: &tonic::Status) -> String {
+    let mut causes = Vec::new();
+    let mut cause = status
+        .source()
+        .map(|source| source as &(dyn std::error::Error + 'static));
+    while let Some(error) = cause {
+        causes.push(error.to_string());
+        cause = error.source();
+    }
+    causes.join(": ")
 }
 
 #[cfg(test)]
@@ -118,7 +155,13 @@ mod tests {
 
     #[tokio::test]
     async fn an_unparseable_address_is_a_bad_argument() {
-        let outcome = probe("not a host:port", "", Duration::from_millis(100)).await;
+        let outcome = probe(
+            "not a host:port",
+            "",
+            Duration::from_millis(100),
+            &TlsArgs::default(),
+        )
+        .await;
         assert_eq!(outcome.exit_code(), 1);
     }
 }

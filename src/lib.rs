@@ -2,6 +2,7 @@
 //! settings and graceful shutdown.
 
 pub mod cli;
+pub mod errors;
 pub mod healthcheck;
 pub mod layers;
 pub mod proto;

@@ -143,7 +143,12 @@ fn check_health(args: &HealthcheckArgs) -> ExitCode {
         healthcheck::default_addr(listen)
     });
     let outcome = match runtime() {
-        Ok(runtime) => runtime.block_on(healthcheck::probe(&addr, &args.service, args.timeout)),
+        Ok(runtime) => runtime.block_on(healthcheck::probe(
+            &addr,
+            &args.service,
+            args.timeout,
+            &args.tls,
+        )),
         Err(err) => healthcheck::ProbeOutcome::ConnectionFailure(err.to_string()),
     };
     outcome.report()

@@ -15,7 +15,10 @@ use opentelemetry::{
 };
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use tonic::{Code, transport::server::TcpConnectInfo};
+use tonic::{
+    Code,
+    transport::server::{TcpConnectInfo, TlsConnectInfo},
+};
 use tower::{Layer, Service};
 use tracing::{Instrument, Span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -130,7 +133,14 @@ fn server_span<B>(request: &http::Request<B>, rpc: RpcPath<'_>) -> Span {
     });
     let _parent = parent.attach();
     let span = open_span(rpc);
-    if let Some(connection) = request.extensions().get::<TcpConnectInfo>() {
+    // Under TLS the TCP details sit inside the TLS connection info.
+    let extensions = request.extensions();
+    let connection = extensions.get::<TcpConnectInfo>().or_else(|| {
+        extensions
+            .get::<TlsConnectInfo<TcpConnectInfo>>()
+            .map(TlsConnectInfo::get_ref)
+    });
+    if let Some(connection) = connection {
         if let Some(local) = connection.local_addr() {
             span.set_attribute("server.address", local.ip().to_string());
             span.set_attribute("server.port", i64::from(local.port()));

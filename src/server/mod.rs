@@ -2,10 +2,12 @@
 //! graceful shutdown sequence.
 
 mod admin;
+mod connection;
 mod health;
 mod listener;
 mod reflection;
 pub mod signals;
+mod transport;
 
 use std::{future::Future, net::SocketAddr, pin::pin};
 
@@ -23,11 +25,14 @@ use tonic_health::ServingStatus;
 pub use health::{HealthSwitch, SERVICE_NAMES};
 
 use crate::{
-    layers::{CatchPanicLayer, MetricsLayer, TraceLayer},
+    layers::{
+        CatchPanicLayer, DeadlineLayer, GrpcOnlyLayer, LoadShedLayer, MessageSizeLayer,
+        MetricsLayer, TraceLayer,
+    },
     proto::users_server::{Users, UsersServer},
-    settings::{Settings, ShutdownSettings},
+    settings::{LimitsSettings, Settings, ShutdownSettings},
     telemetry::RpcMetrics,
-    users::UserDirectory,
+    users::{LimitedUsers, UserDirectory},
 };
 
 /// A bound, ready-to-run server. Building binds the port, so tests can bind
@@ -43,6 +48,8 @@ pub struct Application {
     trace: TraceLayer,
     metrics: RpcMetrics,
     admin: Option<TcpListener>,
+    limits: LimitsSettings,
+    transport: Server,
 }
 
 impl Application {
@@ -54,6 +61,8 @@ impl Application {
     /// Binds the configured address, serving `users` as `user.Users` (tests
     /// pass implementations that fail on purpose).
     pub async fn build_with<U: Users>(settings: Settings, users: U) -> anyhow::Result<Self> {
+        let transport = transport::server(&settings)?;
+        let limits = settings.limits;
         let addr = settings.server.addr;
         let listener = listener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
         let local_addr = listener.local_addr()?;
@@ -72,10 +81,19 @@ impl Application {
         let (draining, draining_rx) = watch::channel(false);
 
         let mut routes = RoutesBuilder::default();
-        routes.add_service(health.service(draining_rx));
-        routes.add_service(UsersServer::new(users));
+        routes.add_service(
+            health
+                .service(draining_rx)
+                .max_decoding_message_size(limits.decoding_limit())
+                .max_encoding_message_size(limits.encoding_limit()),
+        );
+        routes.add_service(
+            UsersServer::new(LimitedUsers::new(users, limits.name_length_limit()))
+                .max_decoding_message_size(limits.decoding_limit())
+                .max_encoding_message_size(limits.encoding_limit()),
+        );
         if settings.server.reflection {
-            reflection::add_reflection(&mut routes).context("cannot build reflection")?;
+            reflection::add_reflection(&mut routes, &limits).context("cannot build reflection")?;
         }
         Ok(Self {
             listener,
@@ -87,6 +105,8 @@ impl Application {
             trace: TraceLayer::new(settings.telemetry.trace_health_and_reflection),
             metrics,
             admin,
+            limits,
+            transport,
         })
     }
 
@@ -113,6 +133,7 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let (stop_accepting, stop_accepting_rx) = oneshot::channel::<()>();
         let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
+        let incoming = connection::limit(incoming, &self.limits);
         let (stop_admin, stop_admin_rx) = oneshot::channel::<()>();
         if let Some(listener) = self.admin {
             let stopped = async {
@@ -125,13 +146,18 @@ impl Application {
                 }
             });
         }
-        // Outermost first: the span wraps everything, including panics.
+        // Outermost first (DESIGN §5): the span and the metrics see every
+        // answer, panics and limit refusals included.
         let layers = tower::ServiceBuilder::new()
             .layer(self.trace)
             .layer(MetricsLayer::new(self.metrics.clone()))
-            .layer(CatchPanicLayer);
+            .layer(CatchPanicLayer)
+            .layer(GrpcOnlyLayer)
+            .layer(DeadlineLayer::new(self.limits.request_timeout))
+            .layer(LoadShedLayer::new(self.limits.max_concurrent_calls))
+            .layer(MessageSizeLayer);
         let mut server = pin!(
-            Server::builder()
+            self.transport
                 .layer(layers)
                 .add_routes(self.routes)
                 .serve_with_incoming_shutdown(incoming, async {

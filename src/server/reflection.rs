@@ -2,7 +2,7 @@
 use tonic::service::RoutesBuilder;
 use tonic_reflection::server::{Builder, Error};
 
-use crate::proto;
+use crate::{proto, settings::LimitsSettings};
 
 /// The descriptor sets of every service served, reflection itself included,
 /// so both reflection versions list the same, complete set.
@@ -15,9 +15,22 @@ fn builder() -> Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
 }
 
-/// Adds both reflection services to `routes`.
-pub(crate) fn add_reflection(routes: &mut RoutesBuilder) -> Result<(), Error> {
-    routes.add_service(builder().build_v1()?);
-    routes.add_service(builder().build_v1alpha()?);
+/// Adds both reflection services to `routes`, with the message size limits.
+pub(crate) fn add_reflection(
+    routes: &mut RoutesBuilder,
+    limits: &LimitsSettings,
+) -> Result<(), Error> {
+    routes.add_service(
+        builder()
+            .build_v1()?
+            .max_decoding_message_size(limits.decoding_limit())
+            .max_encoding_message_size(limits.encoding_limit()),
+    );
+    routes.add_service(
+        builder()
+            .build_v1alpha()?
+            .max_decoding_message_size(limits.decoding_limit())
+            .max_encoding_message_size(limits.encoding_limit()),
+    );
     Ok(())
 }

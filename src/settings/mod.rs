@@ -1,16 +1,22 @@
 //! Typed settings, layered from built-in defaults, a config file, environment
 //! variables and command-line flags, and validated once at start-up.
 
+mod limits;
 mod load;
+mod size;
 #[cfg(test)]
 mod tests;
+mod tls;
 mod validate;
 
 use std::{net::SocketAddr, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
+pub use limits::LimitsSettings;
 pub use load::{CONFIG_FILE_VARIABLE, ENV_PREFIX, FlagOverride, SettingsError, load};
+pub use tls::{TlsPem, TlsSettings};
+pub use validate::Invalid;
 
 /// Every setting of the service. Field docs are the user-facing reference;
 /// `deploy/config/user-service.toml` repeats them with their defaults.
@@ -19,6 +25,10 @@ pub use load::{CONFIG_FILE_VARIABLE, ENV_PREFIX, FlagOverride, SettingsError, lo
 pub struct Settings {
     /// Where and what the gRPC server serves.
     pub server: ServerSettings,
+    /// Bounds on calls and connections.
+    pub limits: LimitsSettings,
+    /// TLS and mutual TLS.
+    pub tls: TlsSettings,
     /// The graceful shutdown sequence.
     pub shutdown: ShutdownSettings,
     /// Log output.
@@ -138,6 +148,8 @@ impl Default for Settings {
                 addr: SocketAddr::from(([0, 0, 0, 0], 50051)),
                 reflection: true,
             },
+            limits: LimitsSettings::default(),
+            tls: TlsSettings::default(),
             shutdown: ShutdownSettings {
                 grace_period: Duration::from_secs(5),
                 drain_timeout: Duration::from_secs(10),

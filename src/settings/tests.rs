@@ -168,3 +168,70 @@ fn printed_settings_load_back_unchanged() {
         settings
     );
 }
+
+#[test]
+fn sizes_come_as_units_or_plain_bytes_from_files_and_variables() {
+    let file = file_with(".toml", "[limits]\nmax_decoding_message_size = \"1MiB\"\n");
+    let vars = env(&[("USER_SERVICE__LIMITS__MAX_ENCODING_MESSAGE_SIZE", "65536")]);
+    let settings = load(Some(file.path()), &vars, &[]).expect("loads");
+    assert_eq!(settings.limits.max_decoding_message_size, 1 << 20);
+    assert_eq!(settings.limits.max_encoding_message_size, 65_536);
+}
+
+#[test]
+fn a_bad_size_names_the_key_and_the_variable() {
+    let vars = env(&[("USER_SERVICE__LIMITS__MAX_HEADER_LIST_SIZE", "lots")]);
+    let message = load(None, &vars, &[]).expect_err("bad size").to_string();
+    assert!(
+        message.contains("`limits.max_header_list_size`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("environment variable USER_SERVICE__LIMITS__MAX_HEADER_LIST_SIZE"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_impossible_limit_names_the_key_and_the_file() {
+    let file = file_with(".toml", "[limits]\nmax_concurrent_calls = 0\n");
+    let message = load(Some(file.path()), &env(&[]), &[])
+        .expect_err("zero calls")
+        .to_string();
+    assert!(
+        message.contains("`limits.max_concurrent_calls`"),
+        "{message}"
+    );
+    assert!(message.contains("config file"), "{message}");
+}
+
+#[test]
+fn an_unreadable_certificate_names_the_key_and_the_path() {
+    let vars = env(&[
+        ("USER_SERVICE__TLS__CERT_FILE", "/nonexistent/cert.pem"),
+        ("USER_SERVICE__TLS__KEY_FILE", "/nonexistent/key.pem"),
+    ]);
+    let message = load(None, &vars, &[])
+        .expect_err("no such file")
+        .to_string();
+    assert!(message.contains("`tls.cert_file`"), "{message}");
+    assert!(message.contains("/nonexistent/cert.pem"), "{message}");
+    assert!(
+        message.contains("environment variable USER_SERVICE__TLS__CERT_FILE"),
+        "{message}"
+    );
+}
+
+#[test]
+fn half_a_tls_configuration_is_rejected() {
+    for (variable, key) in [
+        ("USER_SERVICE__TLS__CERT_FILE", "`tls.key_file`"),
+        ("USER_SERVICE__TLS__KEY_FILE", "`tls.cert_file`"),
+        ("USER_SERVICE__TLS__CLIENT_CA_FILE", "`tls.client_ca_file`"),
+    ] {
+        let message = load(None, &env(&[(variable, "/some/file.pem")]), &[])
+            .expect_err("incomplete TLS")
+            .to_string();
+        assert!(message.contains(key), "{variable}: {message}");
+    }
+}

@@ -1,9 +1,9 @@
 //! Checks of values that parse but cannot work.
-use std::time::Duration;
+use std::{fmt, time::Duration};
 
 use tracing_subscriber::EnvFilter;
 
-use super::Settings;
+use super::{Settings, limits, tls};
 
 /// The longest a shutdown phase may last: anything longer is surely a typo
 /// (`"300m"` for `"300ms"`) and would stall deployments.
@@ -11,12 +11,20 @@ const MAX_SHUTDOWN_PHASE: Duration = Duration::from_secs(3600);
 
 /// A setting that holds an impossible value: its key and why.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct Invalid {
+pub struct Invalid {
     pub(super) key: &'static str,
     pub(super) reason: String,
 }
 
-fn invalid(key: &'static str, reason: impl Into<String>) -> Invalid {
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid setting `{}`: {}", self.key, self.reason)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+pub(super) fn invalid(key: &'static str, reason: impl Into<String>) -> Invalid {
     Invalid {
         key,
         reason: reason.into(),
@@ -25,6 +33,8 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> Invalid {
 
 /// Returns the first impossible value found.
 pub(super) fn validate(settings: &Settings) -> Result<(), Invalid> {
+    limits::validate(&settings.limits)?;
+    tls::validate(&settings.tls)?;
     let shutdown = &settings.shutdown;
     if shutdown.grace_period > MAX_SHUTDOWN_PHASE {
         return Err(invalid("shutdown.grace_period", "must be at most 1h"));

@@ -55,7 +55,7 @@ pub(crate) fn init(settings: &LogSettings, extra: Option<BoxedLayer>) -> anyhow:
 }
 
 /// Trace and span id of the active OpenTelemetry span, if any.
-fn current_ids() -> Option<(String, String)> {
+pub(crate) fn current_ids() -> Option<(String, String)> {
     let context = opentelemetry::Context::current();
     let span = context.span();
     let ids = span.span_context();

@@ -7,6 +7,7 @@ pub mod metrics;
 mod otel_env;
 mod providers;
 
+pub(crate) use logs::current_ids;
 pub use logs::panic_message;
 pub use metrics::RpcMetrics;
 pub use otel_env::{ExportPlan, TelemetryError};

@@ -1,6 +1,9 @@
 //! The Users domain errors and their one mapping to gRPC statuses: the Rust
 //! form of the original service's exception-to-status interceptor.
-use tonic::Status;
+use tonic::{Code, Status};
+use tonic_types::ErrorDetails;
+
+use crate::errors;
 
 /// Everything a Users call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -9,6 +12,14 @@ pub enum UserError {
     /// wire contract and must not change.
     #[error("Sorry, id is not allowed {0}")]
     IdNotAllowed(i32),
+    /// The name is longer than `limits.max_name_length`.
+    #[error("name is too long: {length} bytes, at most {max} allowed")]
+    NameTooLong {
+        /// Its length in UTF-8 bytes.
+        length: usize,
+        /// The configured limit.
+        max: usize,
+    },
     /// A failure the client cannot fix; its cause stays in the logs.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -17,10 +28,24 @@ pub enum UserError {
 impl From<UserError> for Status {
     fn from(err: UserError) -> Self {
         match err {
-            UserError::IdNotAllowed(_) => Status::not_found(err.to_string()),
+            UserError::IdNotAllowed(_) => {
+                errors::status(Code::NotFound, err.to_string(), "ID_NOT_ALLOWED")
+            }
+            UserError::NameTooLong { max, .. } => {
+                let details = ErrorDetails::with_bad_request_violation(
+                    "name",
+                    format!("must be at most {max} bytes of UTF-8"),
+                );
+                errors::status_with_details(
+                    Code::InvalidArgument,
+                    err.to_string(),
+                    "NAME_TOO_LONG",
+                    details,
+                )
+            }
             UserError::Unexpected(cause) => {
-                tracing::error!(error = ?cause, "users.unexpected_error");
-                Status::internal("internal error")
+                tracing::error!(error = format!("{cause:#}"), "users.unexpected_error");
+                errors::status(Code::Internal, "internal error", "INTERNAL")
             }
         }
     }
@@ -28,7 +53,7 @@ impl From<UserError> for Status {
 
 #[cfg(test)]
 mod tests {
-    use tonic::Code;
+    use tonic_types::StatusExt;
 
     use super::*;
 
@@ -37,6 +62,22 @@ mod tests {
         let status = Status::from(UserError::IdNotAllowed(0));
         assert_eq!(status.code(), Code::NotFound);
         assert_eq!(status.message(), "Sorry, id is not allowed 0");
+        let info = status.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(info.reason, "ID_NOT_ALLOWED");
+        assert_eq!(info.domain, "user-service");
+    }
+
+    #[test]
+    fn a_long_name_is_an_invalid_argument_naming_the_field() {
+        let status = Status::from(UserError::NameTooLong { length: 10, max: 8 });
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let bad_request = status.get_details_bad_request().expect("BadRequest");
+        assert_eq!(bad_request.field_violations.len(), 1);
+        assert_eq!(bad_request.field_violations[0].field, "name");
+        assert_eq!(
+            status.get_details_error_info().expect("ErrorInfo").reason,
+            "NAME_TOO_LONG"
+        );
     }
 
     #[test]
@@ -45,5 +86,6 @@ mod tests {
         let status = Status::from(UserError::Unexpected(cause));
         assert_eq!(status.code(), Code::Internal);
         assert_eq!(status.message(), "internal error");
+        assert!(!format!("{:?}", status.details()).contains("hunter2"));
     }
 }

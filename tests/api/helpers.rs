@@ -3,10 +3,13 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use tokio::{
-    sync::{Notify, oneshot},
+    sync::{Semaphore, oneshot},
     task::JoinHandle,
 };
-use tonic::{Request, Response, Status, transport::Channel};
+use tonic::{
+    Request, Response, Status,
+    transport::{Channel, ClientTlsConfig, Endpoint},
+};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -26,21 +29,45 @@ pub(crate) const PANIC_ID: i32 = 13;
 pub(crate) const GATED_ID: i32 = 42;
 
 /// The real Users service, plus two ids that misbehave on purpose.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct TestUsers {
-    started: Arc<Notify>,
-    gate: Arc<Notify>,
+    /// One permit for each gated call that has entered its handler.
+    started: Arc<Semaphore>,
+    /// One permit for each gated call allowed to finish.
+    gate: Arc<Semaphore>,
+}
+
+impl Default for TestUsers {
+    fn default() -> Self {
+        Self {
+            started: Arc::new(Semaphore::new(0)),
+            gate: Arc::new(Semaphore::new(0)),
+        }
+    }
 }
 
 impl TestUsers {
     /// Waits until a gated call is inside its handler.
     pub(crate) async fn gated_call_started(&self) {
-        bounded(self.started.notified()).await;
+        self.gated_calls_started(1).await;
     }
 
-    /// Lets the gated call finish.
+    /// Waits until `count` more gated calls are inside their handlers.
+    pub(crate) async fn gated_calls_started(&self, count: u32) {
+        bounded(self.started.acquire_many(count))
+            .await
+            .expect("the semaphore stays open")
+            .forget();
+    }
+
+    /// Lets one gated call finish.
     pub(crate) fn release(&self) {
-        self.gate.notify_one();
+        self.release_many(1);
+    }
+
+    /// Lets `count` gated calls finish.
+    pub(crate) fn release_many(&self, count: usize) {
+        self.gate.add_permits(count);
     }
 }
 
@@ -53,8 +80,10 @@ impl Users for TestUsers {
         match request.get_ref().id {
             PANIC_ID => panic!("handler bug"),
             GATED_ID => {
-                self.started.notify_one();
-                self.gate.notified().await;
+                self.started.add_permits(1);
+                if let Ok(permit) = self.gate.acquire().await {
+                    permit.forget();
+                }
             }
             _ => {}
         }
@@ -72,11 +101,21 @@ pub(crate) fn test_settings() -> Settings {
     settings
 }
 
+/// How a test client reaches the server over TLS: tonic's configuration for
+/// channels, rustls' for raw connections.
+#[derive(Clone)]
+pub(crate) struct ClientTls {
+    pub(crate) tonic: ClientTlsConfig,
+    pub(crate) rustls: Arc<rustls::ClientConfig>,
+}
+
 /// A running server and the means to stop it.
 pub(crate) struct TestApp {
     pub(crate) addr: SocketAddr,
     pub(crate) admin_addr: Option<SocketAddr>,
     pub(crate) channel: Channel,
+    /// `None` for plaintext.
+    pub(crate) tls: Option<ClientTls>,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<anyhow::Result<()>>,
 }
@@ -88,6 +127,15 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// Spawns a server with `settings` and `users`, and waits until it reports SERVING.
 pub(crate) async fn spawn_app_with(settings: Settings, users: TestUsers) -> TestApp {
+    spawn_app_over(settings, users, None).await
+}
+
+/// Like [`spawn_app_with`], reaching the server over `tls` when given.
+pub(crate) async fn spawn_app_over(
+    settings: Settings,
+    users: TestUsers,
+    tls: Option<ClientTls>,
+) -> TestApp {
     let app = Application::build_with(settings, users)
         .await
         .expect("the server binds");
@@ -97,21 +145,32 @@ pub(crate) async fn spawn_app_with(settings: Settings, users: TestUsers) -> Test
     let server = tokio::spawn(app.run_until(async {
         let _ = shutdown_rx.await;
     }));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .expect("valid uri")
-        .connect()
+    let channel = bounded(endpoint(addr, tls.as_ref().map(|tls| &tls.tonic)).connect())
         .await
         .expect("the server accepts connections");
     let test_app = TestApp {
         addr,
         admin_addr,
         channel,
+        tls,
         shutdown: Some(shutdown),
         server,
     };
     let mut updates = test_app.watch("").await;
     while next_status(&mut updates).await != ServingStatus::Serving {}
     test_app
+}
+
+/// An endpoint for `addr`, over TLS when `tls` is given.
+pub(crate) fn endpoint(addr: SocketAddr, tls: Option<&ClientTlsConfig>) -> Endpoint {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let endpoint = Endpoint::from_shared(format!("{scheme}://{addr}")).expect("valid uri");
+    match tls {
+        Some(tls) => endpoint
+            .tls_config(tls.clone())
+            .expect("valid TLS settings"),
+        None => endpoint,
+    }
 }
 
 /// A Watch stream of health statuses.

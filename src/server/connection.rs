@@ -1,0 +1,186 @@
+//! Per-connection bounds that tonic lacks, enforced on the socket itself:
+//! - a new connection must send its first bytes (the 24-byte HTTP/2 preface,
+//!   or with TLS the client hello) within `limits.handshake_timeout`, so
+//!   clients that connect and send nothing cannot pile up;
+//! - a connection is closed outright `max_connection_age_grace` after
+//!   `max_connection_age`. tonic sends the GOAWAY at `max_connection_age`,
+//!   but its own grace option replaces that GOAWAY with a hard close at
+//!   age + grace (tonic 0.14), so the grace is enforced here instead.
+use std::{
+    io,
+    pin::Pin,
+    task::{Context, Poll, ready},
+    time::Duration,
+};
+
+use futures::{Stream, TryStreamExt};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::TcpStream,
+    time::{Sleep, sleep},
+};
+use tonic::transport::server::{Connected, TcpIncoming};
+
+use crate::settings::LimitsSettings;
+
+/// The HTTP/2 client connection preface is 24 bytes long.
+const PREFACE_LEN: usize = 24;
+
+/// Wraps every accepted connection in [`LimitedIo`].
+pub(super) fn limit(
+    incoming: TcpIncoming,
+    limits: &LimitsSettings,
+) -> impl Stream<Item = io::Result<LimitedIo<TcpStream>>> + use<> {
+    let handshake = limits.handshake_timeout;
+    let lifetime = limits
+        .max_connection_age
+        .saturating_add(limits.max_connection_age_grace);
+    incoming.map_ok(move |stream| LimitedIo::new(stream, handshake, lifetime))
+}
+
+/// A connection that fails its reads and writes once a bound is broken, which
+/// makes the HTTP/2 server drop it.
+#[derive(Debug)]
+pub(super) struct LimitedIo<IO> {
+    inner: IO,
+    /// Running until the client has sent the preface's worth of bytes.
+    handshake: Option<Pin<Box<Sleep>>>,
+    received: usize,
+    /// Age plus grace: the connection's end, whatever it is doing.
+    end_of_life: Pin<Box<Sleep>>,
+}
+
+impl<IO> LimitedIo<IO> {
+    fn new(inner: IO, handshake: Duration, lifetime: Duration) -> Self {
+        Self {
+            inner,
+            handshake: Some(Box::pin(sleep(handshake))),
+            received: 0,
+            end_of_life: Box::pin(sleep(lifetime)),
+        }
+    }
+
+    fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        if self.end_of_life.as_mut().poll(cx).is_ready() {
+            tracing::debug!("connection.closed: max_connection_age + grace reached");
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "max_connection_age + max_connection_age_grace reached",
+            ));
+        }
+        if let Some(handshake) = &mut self.handshake
+            && handshake.as_mut().poll(cx).is_ready()
+        {
+            tracing::debug!("connection.closed: nothing sent within handshake_timeout");
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "no handshake within handshake_timeout",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for LimitedIo<IO> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        this.check(cx)?;
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        if this.handshake.is_some() {
+            this.received += buf.filled().len() - before;
+            if this.received >= PREFACE_LEN {
+                this.handshake = None;
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for LimitedIo<IO> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.check(cx)?;
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.check(cx)?;
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.check(cx)?;
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The peer address and the like, as the unwrapped connection reports them.
+impl<IO: Connected> Connected for LimitedIo<IO> {
+    type ConnectInfo = IO::ConnectInfo;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        self.inner.connect_info()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
+
+    use super::*;
+
+    const LONG: Duration = Duration::from_secs(3600);
+
+    #[tokio::test(start_paused = true)]
+    async fn silence_past_the_handshake_timeout_fails_the_read() {
+        let (_client, server) = duplex(64);
+        let mut io = LimitedIo::new(server, Duration::from_secs(1), LONG);
+        let err = io.read(&mut [0; 8]).await.expect_err("timed out");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_preface_in_time_lifts_the_handshake_timeout() {
+        let (mut client, server) = duplex(64);
+        let mut io = LimitedIo::new(server, Duration::from_secs(1), LONG);
+        client.write_all(&[b'x'; PREFACE_LEN]).await.expect("write");
+        let mut buf = [0; PREFACE_LEN];
+        io.read_exact(&mut buf).await.expect("preface read");
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        client.write_all(b"later").await.expect("write");
+        assert_eq!(io.read(&mut buf).await.expect("still open"), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_end_of_life_fails_reads_and_writes() {
+        let (mut client, server) = duplex(64);
+        let mut io = LimitedIo::new(server, Duration::from_secs(1), Duration::from_secs(10));
+        client.write_all(&[b'x'; PREFACE_LEN]).await.expect("write");
+        io.read_exact(&mut [0; PREFACE_LEN]).await.expect("read");
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let err = io.write_all(b"late").await.expect_err("past end of life");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        let err = io.read(&mut [0; 8]).await.expect_err("past end of life");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+}
