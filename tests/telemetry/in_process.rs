@@ -142,6 +142,9 @@ async fn not_found_is_recorded_as_code_5_without_marking_the_span_as_error() {
         trace_id_of(status.metadata()),
         Some(caller.trace_id.clone())
     );
+    let request_info = tonic_types::StatusExt::get_details_request_info(&status)
+        .expect("RequestInfo carries the trace id");
+    assert_eq!(request_info.request_id, caller.trace_id);
 
     let span = the_only_span(spans_of(&caller).await).span;
     assert_eq!(
