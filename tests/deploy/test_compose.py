@@ -1,0 +1,115 @@
+"""docker-compose.yml end to end: the stack starts healthy, the tutorial client
+gets its answer through 127.0.0.1:50051, the call's span reaches the collector
+with service.name=user-service and the call's trace id, and `docker compose stop`
+ends the service with exit code 0 within its grace period.
+
+Jaeger cannot be pulled here; tests/deploy/compose.test.yml swaps it for an
+OTLP receiver that prints every span (examples/otlp_sink.rs)."""
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT, run
+
+PROJECT = "user-service-deploy-test"
+TUTORIAL_CLIENT = os.path.join(ROOT, "tests", "interop", "tutorial_client.py")
+TWO_ENTRIES = 'details {\n  id: 2\n  value: "twtrubiks"\n}\ndetails {\n  id: 2\n  value: "twtrubiks"\n}\n\n'
+TARGET = "127.0.0.1:50051"
+
+
+def compose(*args, timeout=900, check=True):
+    return run(["docker", "compose", "-p", PROJECT, "-f", "docker-compose.yml",
+                "-f", "tests/deploy/compose.test.yml", *args],
+               timeout=timeout, check=check, env={**os.environ, "OTLP_SINK_BIN": sink_binary()})
+
+
+def sink_binary():
+    path = os.environ.get("OTLP_SINK_BIN") or os.path.join(ROOT, "target", "debug", "examples", "otlp_sink")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"{path} is missing: cargo build --example otlp_sink (tests/deploy/run.sh does)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def stack(docker):
+    compose("down", "-v", "--remove-orphans", check=False)
+    try:
+        compose("up", "-d", "--build", "--wait", "--wait-timeout", "300", timeout=1800)
+        yield
+    finally:
+        logs = compose("logs", "--no-color", check=False).stdout
+        compose("down", "-v", "--remove-orphans", check=False)
+        print(logs[-20000:])
+
+
+def recorded_spans():
+    out = compose("logs", "--no-color", "--no-log-prefix", "jaeger").stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def wait_for_span(predicate, bound=30):
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        matching = [s for s in recorded_spans() if predicate(s)]
+        if matching:
+            return matching
+        time.sleep(0.5)
+    pytest.fail(f"no matching span within {bound}s; got {recorded_spans()}")
+
+
+def user_stubs():
+    sys.path.insert(0, os.path.dirname(TUTORIAL_CLIENT))
+    try:
+        from tutorial_client import load_stubs
+    finally:
+        sys.path.pop(0)
+    return load_stubs(os.path.join(ROOT, "proto", "user.proto"))
+
+
+def test_tutorial_client_and_its_trace(stack):
+    answer = subprocess.run([sys.executable, TUTORIAL_CLIENT, "--target", TARGET],
+                            capture_output=True, text=True, timeout=60)
+    assert answer.returncode == 0, answer.stderr
+    assert answer.stdout == TWO_ENTRIES
+
+    # Each call's trace id, two ways: one the caller chose (W3C traceparent),
+    # one the service started and echoed back in its response headers.
+    import grpc
+
+    user_pb2, user_pb2_grpc = user_stubs()
+    chosen_trace, parent_span = secrets.token_hex(16), secrets.token_hex(8)
+    with grpc.insecure_channel(TARGET) as channel:
+        stub = user_pb2_grpc.UsersStub(channel)
+        stub.ListUser(user_pb2.UserRequest(id=2, name="twtrubiks"), timeout=10,
+                      metadata=[("traceparent", f"00-{chosen_trace}-{parent_span}-01")])
+        _, call = stub.ListUser.with_call(user_pb2.UserRequest(id=2, name="twtrubiks"), timeout=10)
+        echoed = dict(call.initial_metadata()).get("traceparent", "")
+    assert echoed.startswith("00-"), call.initial_metadata()
+    started_trace = echoed.split("-")[1]
+
+    for trace_id in (chosen_trace, started_trace):
+        (span,) = wait_for_span(lambda s, t=trace_id: s["trace_id"] == t)
+        assert span["service.name"] == "user-service"
+        assert span["name"] == "user.Users/ListUser"
+    (child,) = [s for s in recorded_spans() if s["trace_id"] == chosen_trace]
+    assert child["parent_span_id"] == parent_span
+
+
+def test_compose_stop_exits_zero_within_grace(stack):
+    container = compose("ps", "-q", "user-service").stdout.strip()
+    assert container, "user-service is not running"
+    started = time.monotonic()
+    compose("stop", "user-service", timeout=120)
+    took = time.monotonic() - started
+    state = json.loads(run(["docker", "inspect", container]).stdout)[0]["State"]
+    assert state["Status"] == "exited"
+    assert state["ExitCode"] == 0, state
+    # grace_period 5s plus an empty drain; stop_grace_period (20s) would mean SIGKILL.
+    assert took < 15, f"stop took {took:.1f}s"
+    logs = run(["docker", "logs", container]).stdout
+    assert '"message":"shutdown.complete"' in logs.replace(" ", ""), logs[-2000:]
