@@ -7,6 +7,8 @@ h2load pinned to CPU 1, in the same order every round (A B C D, A B C D, ...):
   full    user-service, release build, defaults, spans exported to a live OTLP
           receiver at 100 % sampling, Prometheus metrics on
   off     user-service with telemetry off (OTEL_SDK_DISABLED=true, no admin port)
+  floor   examples/export_floor_server.rs: bare plus one OpenTelemetry SDK span per
+          call exported to the same receiver (the floor for 100 % export)
   bare    examples/bare_tonic_server.rs: the same proto, no layers at all
   python  bench/tutorial_server.py: grpcio, ThreadPoolExecutor(max_workers=10)
 
@@ -36,7 +38,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVER_CPU, LOAD_CPU = "0", "1"
-SERVERS = ["full", "off", "bare", "python"]
+SERVERS = ["full", "off", "floor", "bare", "python"]
 
 
 def free_port():
@@ -80,6 +82,9 @@ class Server:
                 env["OTEL_SDK_DISABLED"] = "true"
                 env["USER_SERVICE__ADMIN__ENABLED"] = "false"
             check = "health"
+        elif kind == "floor":
+            cmd = [os.path.join(release, "examples", "export_floor_server"), self.addr, f"http://{sink_addr}"]
+            check = "list_user"
         elif kind == "bare":
             cmd, check = [os.path.join(release, "examples", "bare_tonic_server"), self.addr], "list_user"
         else:
@@ -160,7 +165,7 @@ def main():
             raise SystemExit(f"{tool} is missing (apt-get install nghttp2-client util-linux)")
 
     run(["cargo", "build", "--release", "--locked", "--bin", "user-service",
-         "--example", "bare_tonic_server", "--example", "ready_probe", "--example", "otlp_sink"], cwd=ROOT)
+         "--example", "bare_tonic_server", "--example", "export_floor_server", "--example", "ready_probe", "--example", "otlp_sink"], cwd=ROOT)
     release = os.path.join(ROOT, "target", "release")
     sink_addr = f"127.0.0.1:{free_port()}"
     sink = subprocess.Popen(["taskset", "-c", LOAD_CPU, os.path.join(release, "examples", "otlp_sink"), sink_addr],

@@ -18,12 +18,13 @@ use crate::telemetry::RpcMetrics;
 /// Wraps services in [`RecordMetrics`].
 #[derive(Debug, Clone)]
 pub struct MetricsLayer {
-    metrics: RpcMetrics,
+    metrics: Option<RpcMetrics>,
 }
 
 impl MetricsLayer {
-    /// Records into `metrics`.
-    pub fn new(metrics: RpcMetrics) -> Self {
+    /// Records into `metrics`; with `None` (nothing would ever read them:
+    /// no `/metrics` endpoint, no OTLP export) calls pass through.
+    pub fn new(metrics: Option<RpcMetrics>) -> Self {
         Self { metrics }
     }
 }
@@ -43,7 +44,7 @@ impl<S> Layer<S> for MetricsLayer {
 #[derive(Debug, Clone)]
 pub struct RecordMetrics<S> {
     inner: S,
-    metrics: RpcMetrics,
+    metrics: Option<RpcMetrics>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for RecordMetrics<S>
@@ -60,10 +61,14 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        let Some(metrics) = &self.metrics else {
+            let future = self.inner.call(request);
+            return Box::pin(async move { Ok(observe(future.await?, None)) });
+        };
         let method = RpcPath::parse(request.uri().path()).known();
-        self.metrics.started(method);
+        metrics.started(method);
         let observer = CallMetrics {
-            metrics: self.metrics.clone(),
+            metrics: metrics.clone(),
             method,
             started: Instant::now(),
         };

@@ -48,7 +48,9 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let method = request.uri().path().to_owned();
+        // A clone of the URI shares its bytes: no copy per call for a log line
+        // that is rarely written.
+        let uri = request.uri().clone();
         // A panic while building the future is caught just like one inside it.
         let future = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)));
         Box::pin(async move {
@@ -59,7 +61,7 @@ where
             outcome.unwrap_or_else(|payload| {
                 let message = panic_message(payload.as_ref());
                 tracing::error!(
-                    rpc.path = %method,
+                    rpc.path = %uri.path(),
                     panic.message = %message,
                     "call panicked; answered INTERNAL"
                 );

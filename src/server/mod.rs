@@ -47,6 +47,9 @@ pub struct Application {
     routes: Routes,
     trace: TraceLayer,
     metrics: RpcMetrics,
+    /// False when nothing reads call metrics (no admin endpoint, no OTLP
+    /// metrics): the metrics layer then records nothing.
+    record_metrics: bool,
     admin: Option<TcpListener>,
     limits: LimitsSettings,
     transport: Server,
@@ -104,6 +107,7 @@ impl Application {
             routes: routes.routes(),
             trace: TraceLayer::new(settings.telemetry.trace_health_and_reflection),
             metrics,
+            record_metrics: admin.is_some() || crate::telemetry::metrics_exported(),
             admin,
             limits,
             transport,
@@ -150,7 +154,9 @@ impl Application {
         // answer, panics and limit refusals included.
         let layers = tower::ServiceBuilder::new()
             .layer(self.trace)
-            .layer(MetricsLayer::new(self.metrics.clone()))
+            .layer(MetricsLayer::new(
+                self.record_metrics.then(|| self.metrics.clone()),
+            ))
             .layer(CatchPanicLayer)
             .layer(GrpcOnlyLayer)
             .layer(DeadlineLayer::new(self.limits.request_timeout))

@@ -3,9 +3,14 @@ use std::io::IsTerminal;
 
 use opentelemetry::trace::TraceContextExt;
 use tracing_subscriber::{
-    EnvFilter, Layer, Registry, fmt, layer::SubscriberExt, util::SubscriberInitExt,
+    EnvFilter, Layer, Registry,
+    filter::{FilterExt, LevelFilter, filter_fn},
+    fmt,
+    layer::SubscriberExt,
+    util::SubscriberInitExt,
 };
 
+use super::RPC_SPAN_TARGET;
 use crate::settings::{LogFormat, LogSettings};
 
 /// Directives appended to `log.level` (not to `RUST_LOG`).
@@ -39,12 +44,25 @@ pub(crate) fn init(settings: &LogSettings, extra: Option<BoxedLayer>) -> anyhow:
             .with_current_span(false)
             .with_span_list(false)
             .flatten_span_list_on_top_level(true);
-        // Read from the active OpenTelemetry context when a line is written,
-        // so calls that log nothing pay nothing for them.
+        // Read from the active OpenTelemetry context and the current call
+        // span's name when a line is written, so calls that log nothing pay
+        // nothing for them.
         let fields = layer.inner_layer_mut();
         fields.add_dynamic_field("trace_id", |_, _| current_ids().map(|(trace, _)| trace));
         fields.add_dynamic_field("span_id", |_, _| current_ids().map(|(_, span)| span));
-        layer.with_filter(filter).boxed()
+        fields.add_dynamic_field("rpc.service", |_, _| {
+            current_rpc().map(|(service, _)| service)
+        });
+        fields.add_dynamic_field("rpc.method", |_, _| current_rpc().map(|(_, method)| method));
+        // Call spans named after their method carry nothing a line needs
+        // beyond what current_rpc() reads from the name: this layer skips
+        // them, instead of formatting their fields into JSON on every call.
+        // The level hint keeps `log.level` the process-wide maximum: a
+        // filter without one lets every h2 trace event reach its callsite.
+        let not_named_call_span =
+            filter_fn(|meta| !(meta.is_span() && is_named_call_span(meta.target(), meta.name())))
+                .with_max_level_hint(LevelFilter::TRACE);
+        layer.with_filter(filter.and(not_named_call_span)).boxed()
     } else {
         fmt::layer().with_filter(filter).boxed()
     };
@@ -61,6 +79,21 @@ pub(crate) fn current_ids() -> Option<(String, String)> {
     let ids = span.span_context();
     ids.is_valid()
         .then(|| (ids.trace_id().to_string(), ids.span_id().to_string()))
+}
+
+/// Call spans of served methods are named `service/method` (layers::trace);
+/// others are named `rpc` and keep their fields.
+fn is_named_call_span(target: &str, name: &str) -> bool {
+    target == RPC_SPAN_TARGET && name.contains('/')
+}
+
+/// Service and method of the call being served, from its span's name.
+fn current_rpc() -> Option<(&'static str, &'static str)> {
+    let metadata = tracing::Span::current().metadata()?;
+    if !is_named_call_span(metadata.target(), metadata.name()) {
+        return None;
+    }
+    metadata.name().split_once('/')
 }
 
 /// Routes panic messages through `tracing`, so they are JSON lines like every
@@ -86,4 +119,24 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("non-string panic payload")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_fields_come_from_the_current_call_span_name() {
+        let subscriber = tracing_subscriber::registry();
+        tracing::subscriber::with_default(subscriber, || {
+            assert_eq!(current_rpc(), None);
+            let named = tracing::error_span!(target: "user_service::rpc", "user.Users/ListUser");
+            named.in_scope(|| assert_eq!(current_rpc(), Some(("user.Users", "ListUser"))));
+            // The shared span for unserved paths keeps its fields instead.
+            let shared = tracing::error_span!(target: "user_service::rpc", "rpc");
+            shared.in_scope(|| assert_eq!(current_rpc(), None));
+            let other = tracing::error_span!(target: "elsewhere", "a/b");
+            other.in_scope(|| assert_eq!(current_rpc(), None));
+        });
+    }
 }

@@ -11,4 +11,4 @@ pub(crate) use logs::current_ids;
 pub use logs::panic_message;
 pub use metrics::RpcMetrics;
 pub use otel_env::{ExportPlan, TelemetryError};
-pub use providers::{RPC_SPAN_TARGET, TelemetryGuard, init, traces_enabled};
+pub use providers::{RPC_SPAN_TARGET, TelemetryGuard, init, metrics_exported, traces_enabled};

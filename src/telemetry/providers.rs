@@ -21,7 +21,10 @@ use opentelemetry_sdk::{
     trace::{BatchSpanProcessor, SdkTracerProvider},
 };
 use tracing::Level;
-use tracing_subscriber::{Layer, filter::filter_fn};
+use tracing_subscriber::{
+    Layer,
+    filter::{LevelFilter, filter_fn},
+};
 
 use super::{
     exporter::{CollectorHealth, Guarded},
@@ -35,10 +38,17 @@ pub const RPC_SPAN_TARGET: &str = "user_service::rpc";
 
 /// Whether this process creates OpenTelemetry spans (set once by [`init`]).
 static TRACES_ENABLED: AtomicBool = AtomicBool::new(false);
+/// Whether this process pushes metrics over OTLP (set once by [`init`]).
+static METRICS_EXPORTED: AtomicBool = AtomicBool::new(false);
 
 /// True once [`init`] has set up OpenTelemetry tracing for this process.
 pub fn traces_enabled() -> bool {
     TRACES_ENABLED.load(Ordering::Relaxed)
+}
+
+/// True once [`init`] has set up OTLP metrics export for this process.
+pub fn metrics_exported() -> bool {
+    METRICS_EXPORTED.load(Ordering::Relaxed)
 }
 
 /// Owns the providers; [`TelemetryGuard::shutdown`] flushes them.
@@ -74,15 +84,22 @@ pub fn init(settings: &Settings, env: &HashMap<String, String>) -> anyhow::Resul
             .with_target(false)
             .with_level(false)
             .with_tracked_inactivity(false)
-            .with_filter(filter_fn(|meta| {
-                // Call spans, and warnings or errors inside them as span events;
-                // letting every event through would cost each h2 trace event.
-                meta.target() == RPC_SPAN_TARGET
-                    || (meta.is_event() && *meta.level() <= Level::WARN)
-            }))
+            .with_filter(
+                filter_fn(|meta| {
+                    // Call spans, and warnings or errors inside them as span
+                    // events; letting every event through would cost each h2
+                    // trace event.
+                    meta.target() == RPC_SPAN_TARGET
+                        || (meta.is_event() && *meta.level() <= Level::WARN)
+                })
+                // Without a hint the process-wide maximum level becomes TRACE
+                // and every disabled trace event in h2 costs a callsite check.
+                .with_max_level_hint(LevelFilter::WARN),
+            )
             .boxed()
     });
     TRACES_ENABLED.store(otel_layer.is_some(), Ordering::Relaxed);
+    METRICS_EXPORTED.store(guard.meter_provider.is_some(), Ordering::Relaxed);
     logs::init(&settings.log, otel_layer)?;
     if let Some(provider) = &guard.meter_provider {
         global::set_meter_provider(provider.clone());

@@ -230,3 +230,15 @@ async fn a_call_without_a_valid_traceparent_starts_a_new_trace() {
     let span = the_only_span(spans_of(&caller).await).span;
     assert!(span.parent_span_id.is_empty(), "a root span");
 }
+
+/// Tracing must not make every disabled h2 trace event pay a callsite check:
+/// with telemetry on and an app built, the process-wide maximum level is
+/// still the configured log level (warn here; OpenTelemetry needs warn too).
+#[tokio::test]
+async fn the_process_wide_level_stays_the_log_level() {
+    let _app = traced_app().await;
+    assert_eq!(
+        tracing::level_filters::LevelFilter::current(),
+        tracing::level_filters::LevelFilter::WARN
+    );
+}
