@@ -3,6 +3,7 @@
 //! Grafana queries work; its `traceparent` goes back in the response.
 use std::{
     future::Future,
+    net::SocketAddr,
     pin::Pin,
     task::{Context, Poll},
     time::Instant,
@@ -171,7 +172,6 @@ fn server_span<B>(request: &http::Request<B>, rpc: RpcPath<'_>) -> Span {
         global::get_text_map_propagator(|propagator| propagator.extract(&HeaderExtractor(headers)))
             .attach()
     });
-    let span = open_span(rpc);
     // Under TLS the TCP details sit inside the TLS connection info.
     let extensions = request.extensions();
     let connection = extensions.get::<TcpConnectInfo>().or_else(|| {
@@ -179,24 +179,29 @@ fn server_span<B>(request: &http::Request<B>, rpc: RpcPath<'_>) -> Span {
             .get::<TlsConnectInfo<TcpConnectInfo>>()
             .map(TlsConnectInfo::get_ref)
     });
-    if let Some(connection) = connection {
-        if let Some(local) = connection.local_addr() {
-            span.set_attribute("server.address", local.ip().to_string());
-            span.set_attribute("server.port", i64::from(local.port()));
-        }
-        if let Some(peer) = connection.remote_addr() {
-            span.set_attribute("network.peer.address", peer.ip().to_string());
-            span.set_attribute("network.peer.port", i64::from(peer.port()));
-        }
-    }
-    span
+    open_span(
+        rpc,
+        Ends {
+            local: connection.and_then(TcpConnectInfo::local_addr),
+            peer: connection.and_then(TcpConnectInfo::remote_addr),
+        },
+    )
+}
+
+/// The two ends of the call's connection, when known.
+#[derive(Debug, Default, Clone, Copy)]
+struct Ends {
+    local: Option<SocketAddr>,
+    peer: Option<SocketAddr>,
 }
 
 /// A call span with a static name: the OpenTelemetry span takes its name
 /// from the callsite without formatting or allocating, and log lines read
 /// `rpc.service`/`rpc.method` back from it (telemetry::logs).
+/// The connection's ends are fields too: recorded once, as the span opens,
+/// instead of one subscriber lookup per attribute afterwards.
 macro_rules! method_span {
-    ($name:literal, $service:expr, $method:expr) => {
+    ($name:literal, $service:expr, $method:expr, $ends:expr) => {
         // ERROR level: log filters decide which events print, but the span
         // must exist whenever any event inside it prints.
         tracing::error_span!(
@@ -206,28 +211,34 @@ macro_rules! method_span {
             rpc.system = "grpc",
             rpc.service = $service,
             rpc.method = $method,
+            server.address = $ends.local.map(|a| tracing::field::display(a.ip())),
+            server.port = $ends.local.map(|a| i64::from(a.port())),
+            network.peer.address = $ends.peer.map(|a| tracing::field::display(a.ip())),
+            network.peer.port = $ends.peer.map(|a| i64::from(a.port())),
         )
     };
 }
 
 /// The one place call spans are created: one callsite per served method,
 /// one shared callsite (named at run time) for everything else.
-fn open_span(rpc: RpcPath<'_>) -> Span {
+fn open_span(rpc: RpcPath<'_>, ends: Ends) -> Span {
     let method = rpc.known();
     let (service, name) = (method.service, method.method);
     match method.index {
-        0 => method_span!("user.Users/ListUser", service, name),
-        1 => method_span!("grpc.health.v1.Health/Check", service, name),
-        2 => method_span!("grpc.health.v1.Health/Watch", service, name),
+        0 => method_span!("user.Users/ListUser", service, name, ends),
+        1 => method_span!("grpc.health.v1.Health/Check", service, name, ends),
+        2 => method_span!("grpc.health.v1.Health/Watch", service, name, ends),
         3 => method_span!(
             "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
             service,
-            name
+            name,
+            ends
         ),
         4 => method_span!(
             "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
             service,
-            name
+            name,
+            ends
         ),
         _ => tracing::error_span!(
             target: RPC_SPAN_TARGET,
@@ -237,6 +248,10 @@ fn open_span(rpc: RpcPath<'_>) -> Span {
             rpc.system = "grpc",
             rpc.service = rpc.service,
             rpc.method = rpc.method,
+            server.address = ends.local.map(|a| tracing::field::display(a.ip())),
+            server.port = ends.local.map(|a| i64::from(a.port())),
+            network.peer.address = ends.peer.map(|a| tracing::field::display(a.ip())),
+            network.peer.port = ends.peer.map(|a| i64::from(a.port())),
         ),
     }
 }
@@ -254,12 +269,13 @@ fn register_span_callsites_now() {
     let none = tracing::subscriber::NoSubscriber::default();
     tracing::subscriber::with_default(none, || {
         for method in &CATALOG {
-            drop(open_span(RpcPath {
+            let rpc = RpcPath {
                 service: method.service,
                 method: method.method,
-            }));
+            };
+            drop(open_span(rpc, Ends::default()));
         }
-        drop(open_span(RpcPath::parse("/")));
+        drop(open_span(RpcPath::parse("/"), Ends::default()));
     });
     // The no-op subscriber gives no level hint, which raised the process-wide
     // maximum level to TRACE while it existed; recompute it from the
@@ -312,15 +328,16 @@ mod tests {
         let subscriber = tracing_subscriber::registry();
         tracing::subscriber::with_default(subscriber, || {
             for method in &CATALOG[..CATALOG.len() - 1] {
-                let span = open_span(RpcPath {
+                let rpc = RpcPath {
                     service: method.service,
                     method: method.method,
-                });
+                };
+                let span = open_span(rpc, Ends::default());
                 let name = span.metadata().map(|m| m.name());
                 let expected = format!("{}/{}", method.service, method.method);
                 assert_eq!(name, Some(expected.as_str()));
             }
-            let other = open_span(RpcPath::parse("/evil.Service/Random"));
+            let other = open_span(RpcPath::parse("/evil.Service/Random"), Ends::default());
             assert_eq!(other.metadata().map(|m| m.name()), Some("rpc"));
         });
     }
