@@ -60,13 +60,11 @@ impl<IO> LimitedIo<IO> {
         }
     }
 
+    /// For reads: polls the timers, so the connection's task is woken when
+    /// one runs out even while the connection is idle.
     fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
         if self.end_of_life.as_mut().poll(cx).is_ready() {
-            tracing::debug!("connection.closed: max_connection_age + grace reached");
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "max_connection_age + max_connection_age_grace reached",
-            ));
+            return Err(end_of_life());
         }
         if let Some(handshake) = &mut self.handshake
             && handshake.as_mut().poll(cx).is_ready()
@@ -79,6 +77,23 @@ impl<IO> LimitedIo<IO> {
         }
         Ok(())
     }
+
+    /// For writes: one task drives both directions of the connection and its
+    /// reads keep the timers armed, so writes only look (no waker to store).
+    fn check_alive(&self) -> io::Result<()> {
+        match self.end_of_life.is_elapsed() {
+            true => Err(end_of_life()),
+            false => Ok(()),
+        }
+    }
+}
+
+fn end_of_life() -> io::Error {
+    tracing::debug!("connection.closed: max_connection_age + grace reached");
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        "max_connection_age + max_connection_age_grace reached",
+    )
 }
 
 impl<IO: AsyncRead + Unpin> AsyncRead for LimitedIo<IO> {
@@ -107,7 +122,7 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for LimitedIo<IO> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.check(cx)?;
+        self.check_alive()?;
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
@@ -116,7 +131,7 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for LimitedIo<IO> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.check(cx)?;
+        self.check_alive()?;
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 
@@ -125,7 +140,7 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for LimitedIo<IO> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.check(cx)?;
+        self.check_alive()?;
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
