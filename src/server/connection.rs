@@ -19,7 +19,7 @@ use tokio::{
     net::TcpStream,
     time::{Sleep, sleep},
 };
-use tonic::transport::server::{Connected, TcpIncoming};
+use tonic::transport::server::Connected;
 
 use crate::settings::LimitsSettings;
 
@@ -28,9 +28,9 @@ const PREFACE_LEN: usize = 24;
 
 /// Wraps every accepted connection in [`LimitedIo`].
 pub(super) fn limit(
-    incoming: TcpIncoming,
+    incoming: impl Stream<Item = io::Result<TcpStream>>,
     limits: &LimitsSettings,
-) -> impl Stream<Item = io::Result<LimitedIo<TcpStream>>> + use<> {
+) -> impl Stream<Item = io::Result<LimitedIo<TcpStream>>> {
     let handshake = limits.handshake_timeout;
     let lifetime = limits
         .max_connection_age

@@ -18,7 +18,7 @@ use tokio::{
 };
 use tonic::{
     service::{Routes, RoutesBuilder},
-    transport::{Server, server::TcpIncoming},
+    transport::Server,
 };
 use tonic_health::ServingStatus;
 
@@ -136,7 +136,16 @@ impl Application {
     /// accepting stops, and in-flight calls get the drain timeout to finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let (stop_accepting, stop_accepting_rx) = oneshot::channel::<()>();
-        let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
+        // Accepting ends on `stop_accepting`, with the accept queue served,
+        // not reset (see `listener::Incoming`). When the connections end,
+        // tonic sends every connection its GOAWAY; it does so only when
+        // given a shutdown signal, hence one that never fires.
+        let incoming = listener::Incoming::new(
+            self.listener,
+            Box::pin(async {
+                let _ = stop_accepting_rx.await;
+            }),
+        );
         let incoming = connection::limit(incoming, &self.limits);
         let (stop_admin, stop_admin_rx) = oneshot::channel::<()>();
         if let Some(listener) = self.admin {
@@ -166,9 +175,7 @@ impl Application {
             self.transport
                 .layer(layers)
                 .add_routes(self.routes)
-                .serve_with_incoming_shutdown(incoming, async {
-                    let _ = stop_accepting_rx.await;
-                })
+                .serve_with_incoming_shutdown(incoming, std::future::pending::<()>())
         );
 
         self.health.set(ServingStatus::Serving).await;
