@@ -137,7 +137,7 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let (stop_accepting, stop_accepting_rx) = oneshot::channel::<()>();
         // Accepting ends on `stop_accepting`, with the accept queue served,
-        // not reset (see `listener::Incoming`). When the connections end,
+        // not reset (see `listener::Incoming`). When that stream ends,
         // tonic sends every connection its GOAWAY; it does so only when
         // given a shutdown signal, hence one that never fires.
         let incoming = listener::Incoming::new(

@@ -30,8 +30,11 @@ const EXCESS: usize = 10 * SLOTS;
 const SAMPLES: usize = 200;
 /// Calls the measuring client may try before giving up on `SAMPLES`.
 const MAX_ATTEMPTS: usize = 20 * SAMPLES;
+/// Calls in one burst of the flood: four times the capacity, several times
+/// the slots left free while it runs.
+const FLOOD_BURST: usize = 4 * SLOTS;
 /// Pause between two bursts of the flood.
-const FLOOD_PAUSE: Duration = Duration::from_millis(100);
+const FLOOD_PAUSE: Duration = Duration::from_millis(50);
 /// How long the whole excess may take to be answered: far above a healthy
 /// answer, far below anything that queues behind the held calls.
 const SHED_BOUND: Duration = Duration::from_secs(5);
@@ -75,13 +78,13 @@ struct Flood {
     shed: AtomicUsize,
 }
 
-/// Bursts of `EXCESS` ordinary calls at once, over a few connections, every
+/// Bursts of `FLOOD_BURST` ordinary calls at once, over a few connections, every
 /// `FLOOD_PAUSE` until `stop`. Paced, so that the test's own clients do not
 /// take the machine's CPU from the server: the load is calls beyond the
 /// limit, not a busy machine.
 async fn flood(addr: std::net::SocketAddr, flood: Arc<Flood>, stop: Arc<AtomicBool>) {
     let channels: Vec<_> = (0..4).map(|_| client::channel(addr)).collect();
-    let per_channel = EXCESS / channels.len();
+    let per_channel = FLOOD_BURST / channels.len();
     let senders = channels.into_iter().map(|channel| {
         let (flood, stop) = (Arc::clone(&flood), Arc::clone(&stop));
         async move {
@@ -186,7 +189,11 @@ async fn a_full_server_sheds_the_excess_at_once_and_keeps_accepted_calls_fast() 
         SLOTS / 2,
         loaded.summary()
     );
-    let bound = unloaded.percentile(99) * 10 + Duration::from_millis(50);
+    assert!(shed > 0, "the flood was never shed: no overload measured");
+    // Generous: client and server share a small machine, so a measured call
+    // that lands on a burst waits for CPU. A call queued behind the held
+    // calls or a shedding that stalls would take seconds, far above this.
+    let bound = unloaded.percentile(99) * 10 + Duration::from_millis(100);
     assert!(
         loaded.percentile(99) < bound,
         "accepted calls slowed down: p99 {:?} under load, bound {bound:?}",
