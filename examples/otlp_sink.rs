@@ -2,8 +2,11 @@
 //! counts spans, and prints the count on SIGTERM/SIGINT. Used by the
 //! benchmarks (as the collector) and the compose test (standing in for Jaeger).
 //!
-//! usage: otlp_sink [ADDR] [--print-spans]   (default ADDR 127.0.0.1:4317)
+//! usage: otlp_sink [ADDR] [--print-spans] [--delay-ms N]   (default ADDR 127.0.0.1:4317)
 //!        otlp_sink --probe ADDR             exit 0 when ADDR accepts a connection
+//!
+//! `--delay-ms N` (or `OTLP_SINK_DELAY_MS=N`; the flag wins) answers every export
+//! only after N milliseconds: a slow collector, for the reliability scenarios.
 //!
 //! `--print-spans` writes one JSON line per received span to stdout:
 //! `{"service.name": …, "name": …, "trace_id": hex, "span_id": hex, "parent_span_id": hex}`.
@@ -36,6 +39,7 @@ use tonic::{Request, Response, Status, transport::Server};
 struct Sink {
     spans: Arc<AtomicU64>,
     print_spans: bool,
+    delay: Duration,
 }
 
 #[tonic::async_trait]
@@ -44,6 +48,7 @@ impl TraceService for Sink {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        tokio::time::sleep(self.delay).await;
         let request = request.into_inner();
         let spans: usize = request
             .resource_spans
@@ -65,6 +70,7 @@ impl MetricsService for Sink {
         &self,
         _request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        tokio::time::sleep(self.delay).await;
         Ok(Response::new(ExportMetricsServiceResponse::default()))
     }
 }
@@ -115,13 +121,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return probe(addr).await;
     }
     let print_spans = args.iter().any(|a| a == "--print-spans");
+    let delay_flag = args.iter().position(|a| a == "--delay-ms").map(|i| {
+        args.get(i + 1)
+            .map(String::as_str)
+            .ok_or("--delay-ms needs a number")
+    });
+    let delay_ms = match delay_flag.transpose()? {
+        Some(ms) => ms.to_owned(),
+        None => std::env::var("OTLP_SINK_DELAY_MS").unwrap_or_else(|_| "0".to_owned()),
+    };
+    let delay = Duration::from_millis(delay_ms.parse().map_err(|_| "--delay-ms needs a number")?);
+    // The value after `--delay-ms` is not an address.
     let addr = args
         .iter()
-        .find(|a| !a.starts_with("--"))
-        .map_or("127.0.0.1:4317", String::as_str)
+        .enumerate()
+        .find(|(i, a)| !a.starts_with("--") && (*i == 0 || args[i - 1] != "--delay-ms"))
+        .map_or("127.0.0.1:4317", |(_, a)| a.as_str())
         .parse()?;
     let sink = Sink {
         print_spans,
+        delay,
         ..Sink::default()
     };
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
