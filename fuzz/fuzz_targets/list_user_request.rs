@@ -231,7 +231,11 @@ async fn call(call: &Call) -> (Code, Bytes) {
 
 /// The answer's body as one uncompressed length-prefixed UserResponse.
 fn decode_answer(mut body: Bytes) -> UserResponse {
-    assert!(body.len() >= FRAME_HEADER, "OK with a body of {} bytes", body.len());
+    assert!(
+        body.len() >= FRAME_HEADER,
+        "OK with a body of {} bytes",
+        body.len()
+    );
     assert_eq!(body.get_u8(), 0, "the answer is marked compressed");
     let length = body.get_u32() as usize;
     assert_eq!(length, body.len(), "the answer's frame length is wrong");

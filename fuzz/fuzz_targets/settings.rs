@@ -29,7 +29,11 @@ use user_service::settings::{
 
 /// Stands for the fuzzed PEM file's path in bodies and values.
 const PEM_PLACEHOLDER: &str = "@PEM@";
-const ORIGINS: [&str; 3] = ["config file ", "environment variable ", "command-line flag "];
+const ORIGINS: [&str; 3] = [
+    "config file ",
+    "environment variable ",
+    "command-line flag ",
+];
 
 /// Laid out for libFuzzer's `arbitrary_take_rest`: a few bytes of choices,
 /// then the rest of the input is the file body, so a seed is a short header
@@ -135,17 +139,18 @@ fn keys() -> &'static [String] {
 fn scratch() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!(
-            "user-service-fuzz-settings-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("user-service-fuzz-settings-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("scratch directory");
         dir
     })
 }
 
 fn variable_for(key: &str) -> String {
-    format!("{ENV_PREFIX}__{}", key.replace('.', "__").to_ascii_uppercase())
+    format!(
+        "{ENV_PREFIX}__{}",
+        key.replace('.', "__").to_ascii_uppercase()
+    )
 }
 
 fn touches_devices(text: &str) -> bool {
