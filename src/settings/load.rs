@@ -49,6 +49,15 @@ pub enum SettingsError {
         /// Where it came from.
         origin: String,
     },
+    /// A `USER_SERVICE__…` variable whose name has an empty part, such as
+    /// `USER_SERVICE__` or `USER_SERVICE__SERVER__`: it names no setting.
+    #[error(
+        "environment variable {name} names no setting (expected {ENV_PREFIX}__SECTION__KEY, e.g. USER_SERVICE__SERVER__ADDR)"
+    )]
+    Variable {
+        /// The variable as set.
+        name: String,
+    },
     /// A value of the wrong type or an impossible one.
     #[error("invalid setting `{key}` (from {origin}): {reason}")]
     Invalid {
@@ -72,6 +81,7 @@ pub fn load(
     let file = config_file
         .map(Path::to_path_buf)
         .or_else(|| env.get(CONFIG_FILE_VARIABLE).map(PathBuf::from));
+    check_variable_names(env)?;
     let defaults = Config::try_from(&Settings::default()).map_err(internal)?;
     let known_keys = flatten(collect(&defaults)?);
 
@@ -121,6 +131,28 @@ pub fn load(
         reason: invalid.reason,
     })?;
     Ok(settings)
+}
+
+/// The `config` crate turns an empty part of a variable name into an empty
+/// key, which would be reported as the unknown setting ``; name the variable
+/// instead. Its prefix match ignores case, so this one does too.
+fn check_variable_names(env: &HashMap<String, String>) -> Result<(), SettingsError> {
+    let prefix = format!("{ENV_PREFIX}{ENV_SEPARATOR}");
+    let mut malformed: Vec<&String> = env
+        .keys()
+        .filter(|name| {
+            name.get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(&prefix))
+                && name[prefix.len()..].split(ENV_SEPARATOR).any(str::is_empty)
+        })
+        .collect();
+    malformed.sort();
+    match malformed.first() {
+        Some(name) => Err(SettingsError::Variable {
+            name: (*name).clone(),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn file_source(

@@ -235,3 +235,27 @@ fn half_a_tls_configuration_is_rejected() {
         assert!(message.contains(key), "{variable}: {message}");
     }
 }
+
+#[test]
+fn a_variable_with_an_empty_name_part_is_named_in_the_error() {
+    for name in [
+        "USER_SERVICE__",
+        "USER_SERVICE__SERVER__",
+        "USER_SERVICE____ADDR",
+        "user_service__",
+    ] {
+        let err = load(None, &env(&[(name, "x")]), &[]).expect_err("names no setting");
+        assert!(
+            matches!(&err, SettingsError::Variable { name: named } if named == name),
+            "{name}: {err:?}"
+        );
+        assert!(err.to_string().contains(name), "{err}");
+    }
+    // The config file variable and unrelated ones are not setting overrides.
+    load(
+        None,
+        &env(&[("USER_SERVICE_", "x"), ("USER_SERVICEX", "y")]),
+        &[],
+    )
+    .expect("not overrides");
+}
