@@ -172,16 +172,19 @@ fn check_error(err: &SettingsError, file: Option<&Path>) {
             assert!(!reason.trim().is_empty(), "no reason: {message}");
         }
         SettingsError::Unknown { key, origin } => {
-            // Known and tolerated: a variable named just `USER_SERVICE__` is
-            // refused as the unknown setting `` (the message still names the
-            // variable). Any other empty key is a new failure.
-            let bare_prefix = origin == &format!("environment variable {ENV_PREFIX}__");
-            assert!(!key.is_empty() || bare_prefix, "no key: {message}");
+            assert!(!key.is_empty(), "no key: {message}");
             assert!(message.contains(key.as_str()), "key not named: {message}");
             assert!(
                 ORIGINS.iter().any(|prefix| origin.starts_with(prefix)),
                 "an unknown key must come from the file, a variable or a flag: {message}"
             );
+        }
+        SettingsError::Variable { name } => {
+            assert!(
+                name.to_ascii_uppercase().starts_with(ENV_PREFIX),
+                "not one of ours: {message}"
+            );
+            assert!(message.contains(name.as_str()), "variable not named: {message}");
         }
         SettingsError::Invalid {
             key,
