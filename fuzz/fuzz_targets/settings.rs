@@ -184,7 +184,10 @@ fn check_error(err: &SettingsError, file: Option<&Path>) {
                 name.to_ascii_uppercase().starts_with(ENV_PREFIX),
                 "not one of ours: {message}"
             );
-            assert!(message.contains(name.as_str()), "variable not named: {message}");
+            assert!(
+                message.contains(name.as_str()),
+                "variable not named: {message}"
+            );
         }
         SettingsError::Invalid {
             key,
