@@ -4,7 +4,7 @@
 Leaks and slow creep only show over time. The release binary exports every
 span (100 % sampling) and its metrics to examples/otlp_sink and serves
 Prometheus text on its admin port, while 500 calls/s run for 10 minutes
-(--quick: 75 s). Resident memory (VmRSS) is sampled every few seconds; the
+(--quick: 90 s). Resident memory (VmRSS) is sampled every few seconds; the
 first 20 % of the run is warm-up (allocator arenas, connection buffers and the
 span queue reach their working size) and is not judged. Criteria:
   * zero failed calls;
@@ -38,7 +38,7 @@ MAX_GROWTH = 0.05
 
 
 def scenario(result, quick, seconds=None, rate=RATE):
-    seconds = seconds or (75 if quick else 600)
+    seconds = seconds or (90 if quick else 600)
     every = 2.0 if quick else 5.0
     sink = procs.Sink("soak-sink")
     service = procs.Service("soak-service", otlp=sink.addr)
@@ -129,7 +129,7 @@ def _curve_table(curve, baseline, rows=12):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="75 s instead of 10 minutes")
+    parser.add_argument("--quick", action="store_true", help="90 s instead of 10 minutes")
     parser.add_argument("--seconds", type=int, help="length of the run")
     parser.add_argument("--rate", type=int, default=RATE, help="calls/s")
     args = parser.parse_args()
