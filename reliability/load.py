@@ -114,6 +114,10 @@ class Load:
                     if len(self.failures) < 50:
                         self.failures.append((round(began - self.t0, 3), detail))
 
+    def start_times(self):
+        """Every call's start (seconds since start()), ascending: calls sent by a given moment."""
+        return sorted(t for starts, _, _ in self._records for t in starts)
+
     def phases(self):
         """{phase: stats} for every marked phase, in order, plus "all"."""
         bounds = [t for t, _ in self.marks] + [float("inf")]

@@ -5,7 +5,7 @@
   collector  OTLP collector down, then slow, then back, under load
   soak       fixed-rate load with telemetry on, memory watched (10 min; --quick 90 s)
 
---quick is the CI variant (about 3.5 minutes in all); the full run takes about
+--quick is the CI variant (under 4 minutes in all); the full run takes about
 13 minutes. Each scenario also runs alone: reliability/<name>.py [--quick].
 Needs the release binary and otlp_sink (reliability/run.sh builds them and
 installs the pinned Python packages).

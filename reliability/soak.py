@@ -5,11 +5,15 @@ Leaks and slow creep only show over time. The release binary exports every
 span (100 % sampling) and its metrics to examples/otlp_sink and serves
 Prometheus text on its admin port, while 500 calls/s run for 10 minutes
 (--quick: 90 s). Resident memory (VmRSS) is sampled every few seconds; the
-first 20 % of the run is warm-up (allocator arenas, connection buffers and the
-span queue reach their working size) and is not judged. Criteria:
+first 20 % of the run, and at least 30 s, is warm-up (allocator arenas,
+connection buffers and the span queue reach their working size) and is not
+judged. RSS settles in steps of 100-300 KiB for about two minutes (see
+RELIABILITY.md, Findings), so the quick run, which ends inside that window,
+allows 10 % growth instead of 5 %: it is there to catch real leaks, which at
+45,000 calls show as far more. Criteria:
   * zero failed calls;
-  * RSS at the end (median of the last three samples) < 5 % above RSS at the
-    end of warm-up;
+  * RSS at the end (median of the last three samples) < 5 % (--quick: 10 %)
+    above RSS at the end of warm-up;
   * the service's own counter (grpc_server_handled_total) equals the calls
     the client sent, and spans reached the sink;
   * SIGTERM at the end exits 0.
@@ -34,11 +38,13 @@ from load import Load
 
 RATE = 500
 WARMUP = 0.20
-MAX_GROWTH = 0.05
+MIN_WARMUP_S = 30
+MAX_GROWTH, MAX_GROWTH_QUICK = 0.05, 0.10
 
 
 def scenario(result, quick, seconds=None, rate=RATE):
     seconds = seconds or (90 if quick else 600)
+    max_growth = MAX_GROWTH_QUICK if quick else MAX_GROWTH
     every = 2.0 if quick else 5.0
     sink = procs.Sink("soak-sink")
     service = procs.Service("soak-service", otlp=sink.addr)
@@ -74,10 +80,10 @@ def scenario(result, quick, seconds=None, rate=RATE):
 
     # RSS samples are on the sampler's clock, which starts just after the load's.
     offset = sampler.t0 - load.t0
-    starts = sorted(t for t in _all_starts(load))
+    starts = load.start_times()
     curve = [(t + offset, bisect.bisect_right(starts, t + offset), kib) for t, kib in samples]
     path = _save_csv(curve, quick)
-    warm = [row for row in curve if row[0] >= WARMUP * seconds]
+    warm = [row for row in curve if row[0] >= max(WARMUP * seconds, MIN_WARMUP_S)]
     baseline = warm[0][2]
     end = statistics.median(kib for _, _, kib in curve[-3:])
     growth = (end - baseline) / baseline
@@ -86,9 +92,9 @@ def scenario(result, quick, seconds=None, rate=RATE):
         result.note("  " + line)
 
     result.check(f"zero failed calls ({total['failed']} of {total['sent']}: {total['codes']})", total["failed"] == 0)
-    result.check(f"RSS growth after warm-up {growth:+.1%} < {MAX_GROWTH:.0%} "
+    result.check(f"RSS growth after warm-up {growth:+.1%} < {max_growth:.0%} "
                  f"({baseline / 1024:.1f} MiB at {warm[0][0]:.0f} s -> {end / 1024:.1f} MiB at the end)",
-                 growth < MAX_GROWTH)
+                 growth < max_growth)
     result.check(f"service counted every call ({counted} handled, {total['sent']} sent)", counted == total["sent"])
     result.check(f"spans reached the sink ({spans} for {total['sent']} calls)", (spans or 0) > 0)
     result.check(f"SIGTERM exits 0 (got {code})", code == 0)
@@ -96,11 +102,6 @@ def scenario(result, quick, seconds=None, rate=RATE):
                  total["rate"] >= 0.8 * rate)
     result.sent, result.failed, result.p99_ms = total["sent"], total["failed"], total["p99_ms"]
     result.memory = f"{baseline / 1024:.1f} -> {end / 1024:.1f} MiB ({growth:+.1%}), peak {peak_kib / 1024:.1f}"
-
-
-def _all_starts(load):
-    for starts, _, _ in load._records:
-        yield from starts
 
 
 def _save_csv(curve, quick):
@@ -129,7 +130,7 @@ def _curve_table(curve, baseline, rows=12):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="90 s instead of 10 minutes")
+    parser.add_argument("--quick", action="store_true", help="90 s instead of 10 minutes, growth bound 10 %%")
     parser.add_argument("--seconds", type=int, help="length of the run")
     parser.add_argument("--rate", type=int, default=RATE, help="calls/s")
     args = parser.parse_args()
