@@ -12,12 +12,11 @@ use std::{
 };
 
 use pin_project_lite::pin_project;
-use tokio::sync::OwnedSemaphorePermit;
 use tower::{Layer, Service};
 
 use super::{
     deadline::{CallDeadline, call_timeout},
-    load_shed::CallPermits,
+    load_shed::{CallPermit, CallPermits},
     message_size::{MessageSizeBody, corrected},
     panics::answer_panic,
     protocol::refuse,
@@ -64,7 +63,7 @@ pub struct Admission<S> {
 struct Admitted<F> {
     call: F,
     deadline: CallDeadline,
-    permit: Option<OwnedSemaphorePermit>,
+    permit: Option<CallPermit>,
 }
 
 impl<S> Admission<S> {
@@ -148,7 +147,7 @@ pin_project! {
             #[pin]
             deadline: CallDeadline,
             // Held until the call is answered; capacity frees right then.
-            permit: Option<OwnedSemaphorePermit>,
+            permit: Option<CallPermit>,
             // For the log line of a panic.
             uri: http::Uri,
         },

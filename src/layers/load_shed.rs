@@ -6,9 +6,11 @@
 //! seeing the truth (SERVING, not failures) while the server sheds load.
 //! tonic's own `concurrency_limit_per_connection` + `load_shed` would limit
 //! each connection separately and answer UNAVAILABLE through an error.
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Code;
 
 use crate::errors;
@@ -17,16 +19,21 @@ use crate::errors;
 const EXEMPT_PREFIXES: [&str; 2] = ["/grpc.health.v1.Health/", "/grpc.reflection."];
 
 /// The server-wide limit on calls in progress, shared by every connection.
+///
+/// A counter, not a semaphore: calls never wait for capacity, and giving a
+/// semaphore permit back takes its waiters' lock on every call.
 #[derive(Debug, Clone)]
 pub(crate) struct CallPermits {
-    permits: Arc<Semaphore>,
+    in_progress: Arc<AtomicUsize>,
+    max: usize,
 }
 
 impl CallPermits {
     /// At most `max_concurrent_calls` calls in progress, server-wide.
     pub(crate) fn new(max_concurrent_calls: usize) -> Self {
         Self {
-            permits: Arc::new(Semaphore::new(max_concurrent_calls)),
+            in_progress: Arc::new(AtomicUsize::new(0)),
+            max: max_concurrent_calls,
         }
     }
 
@@ -35,15 +42,22 @@ impl CallPermits {
     pub(crate) fn admit<B: Default>(
         &self,
         path: &str,
-    ) -> Result<Option<OwnedSemaphorePermit>, http::Response<B>> {
+    ) -> Result<Option<CallPermit>, http::Response<B>> {
         if EXEMPT_PREFIXES
             .iter()
             .any(|prefix| path.starts_with(prefix))
         {
             return Ok(None);
         }
-        match Arc::clone(&self.permits).try_acquire_owned() {
-            Ok(permit) => Ok(Some(permit)),
+        let taken = self
+            .in_progress
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |calls| {
+                (calls < self.max).then_some(calls + 1)
+            });
+        match taken {
+            Ok(_) => Ok(Some(CallPermit {
+                in_progress: Arc::clone(&self.in_progress),
+            })),
             Err(_) => {
                 tracing::debug!(rpc.path = path, "call.shed");
                 let status = errors::status(
@@ -54,6 +68,18 @@ impl CallPermits {
                 Err(status.into_http())
             }
         }
+    }
+}
+
+/// One call's place under the limit, given back when dropped.
+#[derive(Debug)]
+pub(crate) struct CallPermit {
+    in_progress: Arc<AtomicUsize>,
+}
+
+impl Drop for CallPermit {
+    fn drop(&mut self) {
+        self.in_progress.fetch_sub(1, Ordering::Release);
     }
 }
 
