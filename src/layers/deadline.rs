@@ -8,100 +8,109 @@
 //! `H M S m u n`) is answered INTERNAL "malformed grpc-timeout header", as
 //! grpc-go does, rather than silently served without a deadline.
 use std::{
+    future::Future,
+    pin::Pin,
     task::{Context, Poll},
     time::Duration,
 };
 
+use pin_project_lite::pin_project;
+use tokio::{
+    task::coop::{Unconstrained, unconstrained},
+    time::{Instant, Sleep, sleep_until},
+};
 use tonic::Code;
-use tower::{Layer, Service};
 
-use super::{BoxFuture, answer_now};
 use crate::errors;
 
-/// The request header that carries the client's deadline.
-const GRPC_TIMEOUT: &str = "grpc-timeout";
+/// The request header that carries the client's deadline (a `HeaderName`,
+/// so looking it up hashes it without parsing it first).
+static GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
 /// Timers fire on millisecond ticks: a shorter deadline has passed by the
 /// time a timer could report it, so it is answered at once.
 const TIMER_RESOLUTION: Duration = Duration::from_millis(1);
+/// Where tokio puts deadlines too far away to represent (about 30 years).
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 
-/// Wraps services in [`Deadline`].
-#[derive(Debug, Clone, Copy)]
-pub struct DeadlineLayer {
+/// The time a call may take: the client's `grpc-timeout` bounded by
+/// `request_timeout`, or the answer to send at once when the header is
+/// malformed or the deadline shorter than a timer can measure.
+pub(crate) fn call_timeout<B: Default>(
+    request: &http::Request<impl Sized>,
     request_timeout: Duration,
-}
-
-impl DeadlineLayer {
-    /// `request_timeout` bounds every call; a client's shorter deadline wins.
-    pub fn new(request_timeout: Duration) -> Self {
-        Self { request_timeout }
-    }
-}
-
-impl<S> Layer<S> for DeadlineLayer {
-    type Service = Deadline<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        Deadline {
-            inner,
-            request_timeout: self.request_timeout,
-        }
-    }
-}
-
-/// Answers DEADLINE_EXCEEDED when the call's deadline passes.
-#[derive(Debug, Clone)]
-pub struct Deadline<S> {
-    inner: S,
-    request_timeout: Duration,
-}
-
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Deadline<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    ResBody: Default + Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let client_timeout = match request.headers().get(GRPC_TIMEOUT) {
-            None => None,
-            Some(value) => match parse_grpc_timeout(value.as_bytes()) {
-                Some(timeout) => Some(timeout),
-                None => {
-                    tracing::debug!(rpc.path = request.uri().path(), "call.malformed_timeout");
-                    let status = errors::status(
-                        Code::Internal,
-                        "malformed grpc-timeout header",
-                        "MALFORMED_GRPC_TIMEOUT",
-                    );
-                    return answer_now(status.into_http());
-                }
-            },
-        };
-        let timeout = client_timeout.map_or(self.request_timeout, |client| {
-            client.min(self.request_timeout)
-        });
-        if timeout < TIMER_RESOLUTION {
-            return answer_now(deadline_exceeded(timeout));
-        }
-        // tonic's own `grpc-timeout` timer (which wraps this layer and would
-        // answer CANCELLED) is armed after this one for the same time and
-        // polls this layer first, so this layer's answer is the one sent.
-        let call = tokio::time::timeout(timeout, self.inner.call(request));
-        Box::pin(async move {
-            match call.await {
-                Ok(result) => result,
-                Err(_) => Ok(deadline_exceeded(timeout)),
+) -> Result<Duration, http::Response<B>> {
+    let client_timeout = match request.headers().get(&GRPC_TIMEOUT) {
+        None => None,
+        Some(value) => match parse_grpc_timeout(value.as_bytes()) {
+            Some(timeout) => Some(timeout),
+            None => {
+                tracing::debug!(rpc.path = request.uri().path(), "call.malformed_timeout");
+                let status = errors::status(
+                    Code::Internal,
+                    "malformed grpc-timeout header",
+                    "MALFORMED_GRPC_TIMEOUT",
+                );
+                return Err(status.into_http());
             }
-        })
+        },
+    };
+    let timeout = client_timeout.map_or(request_timeout, |client| client.min(request_timeout));
+    if timeout < TIMER_RESOLUTION {
+        return Err(deadline_exceeded(timeout));
+    }
+    Ok(timeout)
+}
+
+pin_project! {
+    /// One call's deadline, counted from when the call began. The timer is
+    /// armed only once the call is found pending: most calls end on their
+    /// first poll, and a timer costs a driver lock, a wheel insertion and a
+    /// removal per call.
+    ///
+    /// tonic's own `grpc-timeout` timer (which wraps this layer and would
+    /// answer CANCELLED) starts after this deadline is taken, for the same
+    /// time, and polls this layer first, so this layer's answer is the one
+    /// sent.
+    pub(crate) struct CallDeadline {
+        began: Instant,
+        timeout: Duration,
+        // Unconstrained, as `tokio::time::timeout` polls its timer once the
+        // call used up the task's budget: a busy call still times out.
+        #[pin]
+        timer: Option<Unconstrained<Sleep>>,
+    }
+}
+
+impl CallDeadline {
+    /// A deadline `timeout` from now.
+    pub(crate) fn new(timeout: Duration) -> Self {
+        Self {
+            began: Instant::now(),
+            timeout,
+            timer: None,
+        }
+    }
+
+    /// Ready once the deadline has passed; call only after the call itself
+    /// was polled and found pending (this arms the timer).
+    pub(crate) fn poll_expired(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        if this.timer.is_none() {
+            let at = this
+                .began
+                .checked_add(*this.timeout)
+                .unwrap_or_else(|| *this.began + FAR_FUTURE);
+            this.timer.set(Some(unconstrained(sleep_until(at))));
+        }
+        match this.timer.as_pin_mut() {
+            Some(timer) => timer.poll(cx),
+            None => Poll::Pending,
+        }
+    }
+
+    /// The DEADLINE_EXCEEDED answer for this deadline.
+    pub(crate) fn exceeded<B: Default>(&self) -> http::Response<B> {
+        deadline_exceeded(self.timeout)
     }
 }
 

@@ -12,9 +12,7 @@ use std::{
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use tonic::{Code, Status};
-use tower::{Layer, Service};
 
-use super::BoxFuture;
 use crate::errors;
 
 /// How tonic's codec words its size errors (tonic 0.14); the tests in
@@ -24,45 +22,11 @@ const TONIC_SIZE_ERRORS: [&str; 2] = [
     "Error, encoded message length too large",
 ];
 
-/// Wraps services in [`MessageSize`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MessageSizeLayer;
-
-impl<S> Layer<S> for MessageSizeLayer {
-    type Service = MessageSize<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        MessageSize { inner }
-    }
-}
-
-/// Turns tonic's OUT_OF_RANGE for an oversized message into RESOURCE_EXHAUSTED.
-#[derive(Debug, Clone)]
-pub struct MessageSize<S> {
-    inner: S,
-}
-
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for MessageSize<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-{
-    type Response = http::Response<MessageSizeBody<ResBody>>;
-    type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let call = self.inner.call(request);
-        Box::pin(async move {
-            let mut response = call.await?;
-            correct(response.headers_mut());
-            Ok(response.map(|inner| MessageSizeBody { inner }))
-        })
-    }
+/// `response` with an oversized-message status corrected in its headers
+/// now and in its trailers when they pass.
+pub(crate) fn corrected<B>(mut response: http::Response<B>) -> http::Response<MessageSizeBody<B>> {
+    correct(response.headers_mut());
+    response.map(|inner| MessageSizeBody { inner })
 }
 
 /// Rewrites a size error's status in `headers` (headers or trailers).

@@ -4,63 +4,22 @@
 //! `application/grpc[+format][;params]` is answered HTTP 415 with
 //! INVALID_ARGUMENT, and a method other than POST HTTP 405 with INTERNAL,
 //! trailers-only, so no plain HTTP client mistakes the error for a success.
-use std::task::{Context, Poll};
-
 use http::{HeaderMap, Method, StatusCode, header::CONTENT_TYPE};
 use tonic::{Code, Status};
-use tower::{Layer, Service};
 
-use super::{BoxFuture, answer_now};
 use crate::errors;
 
-/// Wraps services in [`GrpcOnly`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct GrpcOnlyLayer;
-
-impl<S> Layer<S> for GrpcOnlyLayer {
-    type Service = GrpcOnly<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        GrpcOnly { inner }
-    }
-}
-
-/// Refuses requests that are not gRPC before any service sees them.
-#[derive(Debug, Clone)]
-pub struct GrpcOnly<S> {
-    inner: S,
-}
-
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcOnly<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    ResBody: Default + Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        match refusal(request.method(), request.headers()) {
-            None => Box::pin(self.inner.call(request)),
-            Some((http_status, status)) => {
-                tracing::debug!(
-                    rpc.path = request.uri().path(),
-                    http.status = http_status.as_u16(),
-                    "call.not_grpc"
-                );
-                let mut response = status.into_http();
-                *response.status_mut() = http_status;
-                answer_now(response)
-            }
-        }
-    }
+/// The answer to a request that is not gRPC, or `None` for gRPC requests.
+pub(crate) fn refuse<B: Default>(request: &http::Request<impl Sized>) -> Option<http::Response<B>> {
+    let (http_status, status) = refusal(request.method(), request.headers())?;
+    tracing::debug!(
+        rpc.path = request.uri().path(),
+        http.status = http_status.as_u16(),
+        "call.not_grpc"
+    );
+    let mut response = status.into_http();
+    *response.status_mut() = http_status;
+    Some(response)
 }
 
 /// The HTTP status and gRPC status for a request that is not gRPC.

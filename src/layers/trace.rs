@@ -49,6 +49,17 @@ impl TraceLayer {
     }
 }
 
+impl TraceLayer {
+    /// False when no call could ever be traced or logged at debug level
+    /// (OpenTelemetry off and no subscriber above INFO): the server then
+    /// leaves this layer out altogether.
+    pub fn is_active(&self) -> bool {
+        self.traces
+            || tracing::level_filters::LevelFilter::current()
+                >= tracing::level_filters::LevelFilter::DEBUG
+    }
+}
+
 impl<S> Layer<S> for TraceLayer {
     type Service = Trace<S>;
 

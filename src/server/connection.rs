@@ -9,7 +9,7 @@
 use std::{
     io,
     pin::Pin,
-    task::{Context, Poll, ready},
+    task::{Context, Poll},
     time::Duration,
 };
 
@@ -48,6 +48,8 @@ pub(super) struct LimitedIo<IO> {
     received: usize,
     /// Age plus grace: the connection's end, whatever it is doing.
     end_of_life: Pin<Box<Sleep>>,
+    /// Whether a read has polled the timers yet (see `poll_read`).
+    armed: bool,
 }
 
 impl<IO> LimitedIo<IO> {
@@ -57,6 +59,7 @@ impl<IO> LimitedIo<IO> {
             handshake: Some(Box::pin(sleep(handshake))),
             received: 0,
             end_of_life: Box::pin(sleep(lifetime)),
+            armed: false,
         }
     }
 
@@ -69,13 +72,19 @@ impl<IO> LimitedIo<IO> {
         if let Some(handshake) = &mut self.handshake
             && handshake.as_mut().poll(cx).is_ready()
         {
-            tracing::debug!("connection.closed: nothing sent within handshake_timeout");
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "no handshake within handshake_timeout",
-            ));
+            return Err(no_handshake());
         }
         Ok(())
+    }
+
+    /// For reads while bytes keep coming: the timers already hold the
+    /// waker of the task reading, so looking is enough.
+    fn check_elapsed(&self) -> io::Result<()> {
+        self.check_alive()?;
+        match &self.handshake {
+            Some(handshake) if handshake.is_elapsed() => Err(no_handshake()),
+            _ => Ok(()),
+        }
     }
 
     /// For writes: one task drives both directions of the connection and its
@@ -86,6 +95,14 @@ impl<IO> LimitedIo<IO> {
             false => Ok(()),
         }
     }
+}
+
+fn no_handshake() -> io::Error {
+    tracing::debug!("connection.closed: nothing sent within handshake_timeout");
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        "no handshake within handshake_timeout",
+    )
 }
 
 fn end_of_life() -> io::Error {
@@ -103,9 +120,24 @@ impl<IO: AsyncRead + Unpin> AsyncRead for LimitedIo<IO> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        this.check(cx)?;
+        // Polling a timer stores the task's waker in it, which costs more
+        // than the read itself; a look at the timers costs next to nothing.
+        // They are polled on the first read and again whenever a read finds
+        // no bytes, the only time the task waits on reading, so an idle
+        // connection is still woken when a bound runs out (and a connection
+        // handed from a TLS handshake task to its own task re-arms them).
+        match this.armed {
+            true => this.check_elapsed()?,
+            false => {
+                this.check(cx)?;
+                this.armed = true;
+            }
+        }
         let before = buf.filled().len();
-        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        if Pin::new(&mut this.inner).poll_read(cx, buf)?.is_pending() {
+            this.check(cx)?;
+            return Poll::Pending;
+        }
         if this.handshake.is_some() {
             this.received += buf.filled().len() - before;
             if this.received >= PREFACE_LEN {

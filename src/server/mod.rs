@@ -9,7 +9,7 @@ mod reflection;
 pub mod signals;
 mod transport;
 
-use std::{future::Future, net::SocketAddr, pin::pin};
+use std::{future::Future, net::SocketAddr, pin::Pin};
 
 use anyhow::Context;
 use tokio::{
@@ -25,10 +25,7 @@ use tonic_health::ServingStatus;
 pub use health::{HealthSwitch, SERVICE_NAMES};
 
 use crate::{
-    layers::{
-        CatchPanicLayer, DeadlineLayer, GrpcOnlyLayer, LoadShedLayer, MessageSizeLayer,
-        MetricsLayer, TraceLayer,
-    },
+    layers::{AdmissionLayer, MetricsLayer, TraceLayer},
     proto::users_server::{Users, UsersServer},
     settings::{LimitsSettings, Settings, ShutdownSettings},
     telemetry::RpcMetrics,
@@ -159,24 +156,38 @@ impl Application {
                 }
             });
         }
-        // Outermost first (DESIGN §5): the span and the metrics see every
-        // answer, panics and limit refusals included.
-        let layers = tower::ServiceBuilder::new()
-            .layer(self.trace)
-            .layer(MetricsLayer::new(
-                self.record_metrics.then(|| self.metrics.clone()),
-            ))
-            .layer(CatchPanicLayer)
-            .layer(GrpcOnlyLayer)
-            .layer(DeadlineLayer::new(self.limits.request_timeout))
-            .layer(LoadShedLayer::new(self.limits.max_concurrent_calls))
-            .layer(MessageSizeLayer);
-        let mut server = pin!(
-            self.transport
-                .layer(layers)
-                .add_routes(self.routes)
-                .serve_with_incoming_shutdown(incoming, std::future::pending::<()>())
+        let admission = AdmissionLayer::new(
+            self.limits.request_timeout,
+            self.limits.max_concurrent_calls,
         );
+        // Never fires: accepting ends with `incoming` (see above).
+        let stopped_accepting = std::future::pending::<()>();
+        // Two shapes of the same server, boxed once for its whole life (not
+        // per call). Outermost first (DESIGN §5): the span and the metrics
+        // see every answer, panics and limit refusals included. When neither
+        // could record anything they are left out, not run as no-ops.
+        let mut server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
+            if self.trace.is_active() || self.record_metrics {
+                let layers = tower::ServiceBuilder::new()
+                    .layer(self.trace)
+                    .layer(MetricsLayer::new(
+                        self.record_metrics.then(|| self.metrics.clone()),
+                    ))
+                    .layer(admission);
+                Box::pin(
+                    self.transport
+                        .layer(layers)
+                        .add_routes(self.routes)
+                        .serve_with_incoming_shutdown(incoming, stopped_accepting),
+                )
+            } else {
+                Box::pin(
+                    self.transport
+                        .layer(admission)
+                        .add_routes(self.routes)
+                        .serve_with_incoming_shutdown(incoming, stopped_accepting),
+                )
+            };
 
         self.health.set(ServingStatus::Serving).await;
         tracing::info!(

@@ -1,5 +1,6 @@
 //! The configured request limits, applied before any `Users` implementation
 //! sees a call, so the served path enforces them whatever serves `user.Users`.
+use futures::future::BoxFuture;
 use tonic::{Request, Response, Status};
 
 use crate::proto::{UserRequest, UserResponse, users_server::Users};
@@ -34,14 +35,22 @@ impl<U> LimitedUsers<U> {
     }
 }
 
-#[tonic::async_trait]
 impl<U: Users> Users for LimitedUsers<U> {
-    async fn list_user(
-        &self,
+    // The signature `#[tonic::async_trait]` gives the trait, written out: the
+    // check needs no `.await`, so the inner call's boxed future is passed on
+    // instead of being boxed again inside a second one.
+    fn list_user<'life0, 'async_trait>(
+        &'life0 self,
         request: Request<UserRequest>,
-    ) -> Result<Response<UserResponse>, Status> {
-        self.check(request.get_ref())?;
-        self.inner.list_user(request).await
+    ) -> BoxFuture<'async_trait, Result<Response<UserResponse>, Status>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        match self.check(request.get_ref()) {
+            Ok(()) => self.inner.list_user(request),
+            Err(err) => Box::pin(std::future::ready(Err(err.into()))),
+        }
     }
 }
 
