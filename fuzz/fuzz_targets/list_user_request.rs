@@ -1,9 +1,9 @@
 //! Arbitrary bytes as the body of a unary `/user.Users/ListUser` call, driven
 //! in-process through the service as the server mounts it: `UsersServer`
 //! around `LimitedUsers<UserDirectory>` with a decoding limit, inside the
-//! `MessageSizeLayer` that corrects tonic's status for oversized messages.
-//! The panic-catching layer is left out on purpose: a panic must reach
-//! libFuzzer as a crash, not become an INTERNAL answer.
+//! admission checks (not-gRPC refusal, deadline, load shedding, the status
+//! correction for oversized messages). Their panic catching does not hide a
+//! panic: libFuzzer's panic hook aborts before any unwinding is caught.
 //!
 //! Byte 0 steers the call, the rest is the payload:
 //! - bit 0: send the payload raw, or behind a valid 5-byte gRPC frame prefix
@@ -37,7 +37,7 @@ use prost::Message;
 use tonic::Code;
 use tower::{Layer, ServiceExt};
 use user_service::{
-    layers::MessageSizeLayer,
+    layers::AdmissionLayer,
     proto::{Detail, UserRequest, UserResponse, users_server::UsersServer},
     settings::LimitsSettings,
     users::{LimitedUsers, UserDirectory},
@@ -67,6 +67,8 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
         tokio::runtime::Builder::new_current_thread()
+            // The deadline's timer is armed when a call waits for its body.
+            .enable_time()
             .build()
             .expect("a current-thread runtime")
     })
@@ -196,7 +198,9 @@ async fn call(call: &Call) -> (Code, Bytes) {
     let users = UsersServer::new(LimitedUsers::new(UserDirectory, call.max_name_length))
         .max_decoding_message_size(call.decoding_limit)
         .max_encoding_message_size(LimitsSettings::default().encoding_limit());
-    let service = MessageSizeLayer.layer(users);
+    let limits = LimitsSettings::default();
+    let service =
+        AdmissionLayer::new(limits.request_timeout, limits.max_concurrent_calls).layer(users);
     let mut request = Request::new(Chunks(call.chunks()));
     *request.method_mut() = http::Method::POST;
     *request.uri_mut() = http::Uri::from_static("/user.Users/ListUser");
