@@ -34,7 +34,9 @@ for target in "${targets[@]}"; do
   # The growing corpus is kept between runs but never committed; the seeds
   # are read-only inputs.
   mkdir -p "corpus/$target" "artifacts/$target"
-  log="artifacts/$target/last-run.log"
+  # Outside artifacts/: cargo fuzz reports every new file there as a crash.
+  mkdir -p target/logs
+  log="target/logs/$target.log"
   echo "==> fuzzing $target for ${seconds}s"
   if cargo fuzz run "${build[@]}" "$target" "corpus/$target" "corpus-seeds/$target" -- \
       -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \

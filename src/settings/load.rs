@@ -110,9 +110,18 @@ pub fn load(
 
     let values = flatten(collect(&merged)?);
     let origin_of = |key: &str| describe_origin(key, values.get(key), file.as_deref(), flags);
-    if let Some(key) = values.keys().find(|key| !known_keys.contains_key(*key)) {
+    if let Some((key, value)) = values
+        .iter()
+        .find(|(key, _)| !known_keys.contains_key(*key))
+    {
+        // Only a file can hold an empty table, and the crate records no
+        // origin for one.
+        let origin = match (value.origin(), &file) {
+            (None, Some(path)) => format!("config file {}", path.display()),
+            _ => origin_of(key),
+        };
         return Err(SettingsError::Unknown {
-            origin: origin_of(key),
+            origin,
             key: key.clone(),
         });
     }
@@ -217,13 +226,15 @@ fn collect(config: &Config) -> Result<HashMap<String, Value>, SettingsError> {
         .map_err(internal)
 }
 
-/// Dotted leaf keys (`server.addr`) with their values.
+/// Dotted leaf keys (`server.addr`) with their values. An empty table is a
+/// leaf too: no setting is one, so an unknown section such as `[serqer]` is
+/// reported as an unknown key with its origin.
 fn flatten(table: HashMap<String, Value>) -> BTreeMap<String, Value> {
     let mut leaves = BTreeMap::new();
     let mut pending: Vec<(String, Value)> = table.into_iter().collect();
     while let Some((key, value)) = pending.pop() {
         match value.kind {
-            ValueKind::Table(children) => pending.extend(
+            ValueKind::Table(children) if !children.is_empty() => pending.extend(
                 children
                     .into_iter()
                     .map(|(child, value)| (format!("{key}.{child}"), value)),

@@ -259,3 +259,21 @@ fn a_variable_with_an_empty_name_part_is_named_in_the_error() {
     )
     .expect("not overrides");
 }
+
+#[test]
+fn an_empty_unknown_section_is_named_with_its_file() {
+    for (suffix, text, key) in [
+        (".toml", "[serqer]\n", "serqer"),
+        (".toml", "[server.x]\n", "server.x"),
+        (".yaml", "serqer: {}\n", "serqer"),
+        (".json", "{\"serqer\": {}}", "serqer"),
+    ] {
+        let file = file_with(suffix, text);
+        let err = load(Some(file.path()), &env(&[]), &[]).expect_err("unknown section");
+        assert!(
+            matches!(&err, SettingsError::Unknown { key: named, origin }
+                if named == key && origin.contains(&file.path().display().to_string())),
+            "{text}: {err}"
+        );
+    }
+}
