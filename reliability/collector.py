@@ -72,14 +72,8 @@ def scenario(result, quick):
     spans["recovered"] = sink.stop()
     code = service.terminate(timeout=30)
 
-    phases = load.phases()
-    total = phases.pop("all")
+    phases, total = result.record_load(load)
     base = phases["normal"]
-    for name, stats in phases.items():
-        result.note(f"{name:18} sent {stats['sent']:6} failed {stats['failed']} p50 {stats['p50_ms']:.2f} ms "
-                    f"p99 {stats['p99_ms']:.2f} ms max {stats['max_ms']:.1f} ms")
-    for failure in load.failures[:10]:
-        result.note(f"failed call at {failure[0]} s: {failure[1]}")
     result.note(f"spans received per sink: {spans}")
     for name, stats in phases.items():
         result.check(f"{name}: zero failed calls ({stats['failed']} of {stats['sent']})", stats["failed"] == 0)
@@ -97,7 +91,6 @@ def scenario(result, quick):
     result.check(f"spans arrive again after the outage (recovered sink: {spans['recovered']}, "
                  f"{phases['recovered']['sent']} calls in that phase)", (spans["recovered"] or 0) > 0)
     result.check(f"service exits 0 after the outage (got {code})", code == 0)
-    result.sent, result.failed, result.p99_ms = total["sent"], total["failed"], total["p99_ms"]
     result.memory = f"{start_kib / 1024:.1f} -> peak {peak_kib / 1024:.1f} MiB"
     result.check(f"load kept its rate ({total['rate']:.0f} of {RATE} calls/s)", total["rate"] >= 0.8 * RATE)
 

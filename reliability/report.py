@@ -34,6 +34,21 @@ class Result:
         self.notes.append(line)
         print(f"  {self.name}: {line}", flush=True)
 
+    def record_load(self, load):
+        """Notes each phase of `load` and its first failures, takes the totals
+        for the results table; returns the phases (without the total) and the total."""
+        phases = load.phases()
+        total = phases.pop("all")
+        width = max(map(len, phases), default=0)
+        for name, stats in phases.items():
+            self.note(f"{name:{width}} sent {stats['sent']:7} failed {stats['failed']} "
+                      f"{stats['rate']:.0f} calls/s p50 {stats['p50_ms']:.2f} ms "
+                      f"p99 {stats['p99_ms']:.2f} ms max {stats['max_ms']:.1f} ms")
+        for failure in load.failures[:10]:
+            self.note(f"failed call at {failure[0]} s: {failure[1]}")
+        self.sent, self.failed, self.p99_ms = total["sent"], total["failed"], total["p99_ms"]
+        return phases, total
+
     @property
     def ok(self):
         return self.error is None and bool(self.criteria) and all(ok for _, ok in self.criteria)

@@ -112,14 +112,7 @@ def scenario(result, quick):
         code = instance.terminate(timeout=30)
         result.check(f"{instance.name} final SIGTERM exits 0 (got {code})", code == 0)
 
-    phases = load.phases()
-    total = phases.pop("all")
-    for name, stats in phases.items():
-        result.note(f"{name:28} sent {stats['sent']:6} failed {stats['failed']} "
-                    f"p50 {stats['p50_ms']:.2f} ms p99 {stats['p99_ms']:.2f} ms max {stats['max_ms']:.1f} ms")
-    for failure in load.failures[:10]:
-        result.note(f"failed call at {failure[0]} s: {failure[1]}")
-    result.sent, result.failed, result.p99_ms = total["sent"], total["failed"], total["p99_ms"]
+    _, total = result.record_load(load)
     result.memory = "n/a (restarts)"
     result.check(f"zero failed calls ({total['failed']} of {total['sent']}: {total['codes']})", total["failed"] == 0)
     result.check(f"load kept its rate ({total['rate']:.0f} of {RATE} calls/s, {total['skipped_slots']} slots skipped)",

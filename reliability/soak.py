@@ -70,13 +70,7 @@ def scenario(result, quick, seconds=None, rate=RATE):
     code = service.terminate(timeout=30)
     spans = sink.stop()
 
-    phases = load.phases()
-    total = phases.pop("all")
-    for name, stats in phases.items():
-        result.note(f"{name:8} sent {stats['sent']:7} failed {stats['failed']} {stats['rate']:.0f} calls/s "
-                    f"p50 {stats['p50_ms']:.2f} ms p99 {stats['p99_ms']:.2f} ms max {stats['max_ms']:.1f} ms")
-    for failure in load.failures[:10]:
-        result.note(f"failed call at {failure[0]} s: {failure[1]}")
+    _, total = result.record_load(load)
 
     # RSS samples are on the sampler's clock, which starts just after the load's.
     offset = sampler.t0 - load.t0
@@ -100,7 +94,6 @@ def scenario(result, quick, seconds=None, rate=RATE):
     result.check(f"SIGTERM exits 0 (got {code})", code == 0)
     result.check(f"load kept its rate ({total['rate']:.0f} of {rate} calls/s, {total['skipped_slots']} slots skipped)",
                  total["rate"] >= 0.8 * rate)
-    result.sent, result.failed, result.p99_ms = total["sent"], total["failed"], total["p99_ms"]
     result.memory = f"{baseline / 1024:.1f} -> {end / 1024:.1f} MiB ({growth:+.1%}), peak {peak_kib / 1024:.1f}"
 
 
