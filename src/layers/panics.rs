@@ -2,9 +2,8 @@
 //! neither kills its connection nor reaches the client as an HTTP 500.
 use std::any::Any;
 
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, trace::TraceContextExt};
 use tonic::Status;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::telemetry::panic_message;
 
@@ -21,8 +20,9 @@ pub(crate) fn answer_panic<B: Default>(
         panic.message = %message,
         "call panicked; answered INTERNAL"
     );
-    // The OpenTelemetry exception convention, on the call's span.
-    tracing::Span::current().add_event(
+    // The OpenTelemetry exception convention, on the call's span (current
+    // while the call is polled; see layers::observe).
+    opentelemetry::Context::current().span().add_event(
         "exception",
         vec![
             KeyValue::new("exception.type", "panic"),

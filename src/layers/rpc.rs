@@ -32,38 +32,68 @@ pub(crate) struct Method {
     pub(crate) index: usize,
     pub(crate) service: &'static str,
     pub(crate) method: &'static str,
+    /// `service/method`, the name of its calls' spans.
+    pub(crate) path_name: &'static str,
     pub(crate) grpc_type: GrpcType,
 }
 
-const fn method(index: usize, service: &'static str, name: &'static str, kind: GrpcType) -> Method {
+const fn method(
+    index: usize,
+    service: &'static str,
+    name: &'static str,
+    path_name: &'static str,
+    kind: GrpcType,
+) -> Method {
     Method {
         index,
         service,
         method: name,
+        path_name,
         grpc_type: kind,
+    }
+}
+
+impl Method {
+    /// False for the catalog's stand-in for unserved paths.
+    pub(crate) fn is_served(&self) -> bool {
+        self.index < CATALOG.len() - 1
     }
 }
 
 /// Every method this server serves. Metrics label only these, so random
 /// paths from clients cannot blow up label cardinality.
 pub(crate) const CATALOG: [Method; 6] = [
-    method(0, USERS, "ListUser", GrpcType::Unary),
-    method(1, HEALTH, "Check", GrpcType::Unary),
-    method(2, HEALTH, "Watch", GrpcType::ServerStream),
+    method(0, USERS, "ListUser", "user.Users/ListUser", GrpcType::Unary),
+    method(
+        1,
+        HEALTH,
+        "Check",
+        "grpc.health.v1.Health/Check",
+        GrpcType::Unary,
+    ),
+    method(
+        2,
+        HEALTH,
+        "Watch",
+        "grpc.health.v1.Health/Watch",
+        GrpcType::ServerStream,
+    ),
     method(
         3,
         REFLECTION_V1,
         "ServerReflectionInfo",
+        "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
         GrpcType::BidiStream,
     ),
     method(
         4,
         REFLECTION_V1ALPHA,
         "ServerReflectionInfo",
+        "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
         GrpcType::BidiStream,
     ),
     // Stands for every path outside the catalog.
-    method(5, "unknown", "unknown", GrpcType::Unary),
+    method(5, "unknown", "unknown", "unknown", GrpcType::Unary),
 ];
 
 /// A request path split into its parts.

@@ -25,7 +25,7 @@ use tonic_health::ServingStatus;
 pub use health::{HealthSwitch, SERVICE_NAMES};
 
 use crate::{
-    layers::{AdmissionLayer, MetricsLayer, TraceLayer},
+    layers::{AdmissionLayer, ObserveLayer},
     proto::users_server::{Users, UsersServer},
     settings::{LimitsSettings, Settings, ShutdownSettings},
     telemetry::RpcMetrics,
@@ -42,11 +42,11 @@ pub struct Application {
     health: HealthSwitch,
     draining: watch::Sender<bool>,
     routes: Routes,
-    trace: TraceLayer,
+    /// Spans, call metrics (only when something reads them: the admin
+    /// endpoint or OTLP metrics) and the debug line of every call.
+    observe: ObserveLayer,
+    /// Served on the admin endpoint.
     metrics: RpcMetrics,
-    /// False when nothing reads call metrics (no admin endpoint, no OTLP
-    /// metrics): the metrics layer then records nothing.
-    record_metrics: bool,
     admin: Option<TcpListener>,
     limits: LimitsSettings,
     transport: Server,
@@ -102,9 +102,11 @@ impl Application {
             health,
             draining,
             routes: routes.routes(),
-            trace: TraceLayer::new(settings.telemetry.trace_health_and_reflection),
+            observe: ObserveLayer::new(
+                settings.telemetry.trace_health_and_reflection,
+                (admin.is_some() || crate::telemetry::metrics_exported()).then(|| metrics.clone()),
+            ),
             metrics,
-            record_metrics: admin.is_some() || crate::telemetry::metrics_exported(),
             admin,
             limits,
             transport,
@@ -164,15 +166,12 @@ impl Application {
         let stopped_accepting = std::future::pending::<()>();
         // Two shapes of the same server, boxed once for its whole life (not
         // per call). Outermost first (DESIGN §5): the span and the metrics
-        // see every answer, panics and limit refusals included. When neither
-        // could record anything they are left out, not run as no-ops.
+        // see every answer, panics and limit refusals included. When nothing
+        // could be recorded, observing is left out, not run as a no-op.
         let mut server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
-            if self.trace.is_active() || self.record_metrics {
+            if self.observe.is_active() {
                 let layers = tower::ServiceBuilder::new()
-                    .layer(self.trace)
-                    .layer(MetricsLayer::new(
-                        self.record_metrics.then(|| self.metrics.clone()),
-                    ))
+                    .layer(self.observe)
                     .layer(admission);
                 Box::pin(
                     self.transport

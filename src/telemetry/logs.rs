@@ -1,16 +1,11 @@
 //! Logging set-up: one `tracing` subscriber for the whole process.
-use std::io::IsTerminal;
+use std::{borrow::Cow, io::IsTerminal};
 
 use opentelemetry::trace::TraceContextExt;
 use tracing_subscriber::{
-    EnvFilter, Layer, Registry,
-    filter::{FilterExt, LevelFilter, filter_fn},
-    fmt,
-    layer::SubscriberExt,
-    util::SubscriberInitExt,
+    EnvFilter, Layer, Registry, fmt, layer::SubscriberExt, util::SubscriberInitExt,
 };
 
-use super::RPC_SPAN_TARGET;
 use crate::settings::{LogFormat, LogSettings};
 
 /// Directives appended to `log.level` (not to `RUST_LOG`).
@@ -19,10 +14,21 @@ const QUIET_OTEL_INTERNALS: &str = "opentelemetry=off,opentelemetry_sdk=off,open
 /// A layer ready to stack on the registry.
 pub(crate) type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
+/// The served call an OpenTelemetry context belongs to: layers::observe
+/// keeps it in the call's context, so log lines name the call without a
+/// `tracing` span per call.
+#[derive(Debug, Clone)]
+pub(crate) struct CallRpc {
+    /// `service/method`, the span's name.
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) service: Cow<'static, str>,
+    pub(crate) method: Cow<'static, str>,
+}
+
 /// Installs the global subscriber: log lines filtered by `log.level` (or
-/// `RUST_LOG`, which wins), plus `extra` (the OpenTelemetry layer), which
-/// has its own filter so log levels never decide what is traced.
-pub(crate) fn init(settings: &LogSettings, extra: Option<BoxedLayer>) -> anyhow::Result<()> {
+/// `RUST_LOG`, which wins), plus `extra` (the OpenTelemetry layers), which
+/// have their own filters so log levels never decide what is traced.
+pub(crate) fn init(settings: &LogSettings, extra: Vec<BoxedLayer>) -> anyhow::Result<()> {
     let filter = match std::env::var(EnvFilter::DEFAULT_ENV) {
         Ok(directives) if !directives.trim().is_empty() => {
             EnvFilter::builder().parse(directives)?
@@ -44,29 +50,19 @@ pub(crate) fn init(settings: &LogSettings, extra: Option<BoxedLayer>) -> anyhow:
             .with_current_span(false)
             .with_span_list(false)
             .flatten_span_list_on_top_level(true);
-        // Read from the active OpenTelemetry context and the current call
-        // span's name when a line is written, so calls that log nothing pay
-        // nothing for them.
+        // Read from the active OpenTelemetry context (the call's, made
+        // current by layers::observe) when a line is written, so calls that
+        // log nothing pay nothing for them.
         let fields = layer.inner_layer_mut();
         fields.add_dynamic_field("trace_id", |_, _| current_ids().map(|(trace, _)| trace));
         fields.add_dynamic_field("span_id", |_, _| current_ids().map(|(_, span)| span));
-        fields.add_dynamic_field("rpc.service", |_, _| {
-            current_rpc().map(|(service, _)| service)
-        });
-        fields.add_dynamic_field("rpc.method", |_, _| current_rpc().map(|(_, method)| method));
-        // Call spans named after their method carry nothing a line needs
-        // beyond what current_rpc() reads from the name: this layer skips
-        // them, instead of formatting their fields into JSON on every call.
-        // The level hint keeps `log.level` the process-wide maximum: a
-        // filter without one lets every h2 trace event reach its callsite.
-        let not_named_call_span =
-            filter_fn(|meta| !(meta.is_span() && is_named_call_span(meta.target(), meta.name())))
-                .with_max_level_hint(LevelFilter::TRACE);
-        layer.with_filter(filter.and(not_named_call_span)).boxed()
+        fields.add_dynamic_field("rpc.service", |_, _| current_rpc().map(|call| call.service));
+        fields.add_dynamic_field("rpc.method", |_, _| current_rpc().map(|call| call.method));
+        layer.with_filter(filter).boxed()
     } else {
         fmt::layer().with_filter(filter).boxed()
     };
-    let layers: Vec<BoxedLayer> = [Some(lines), extra].into_iter().flatten().collect();
+    let layers: Vec<BoxedLayer> = std::iter::once(lines).chain(extra).collect();
     tracing_subscriber::registry().with(layers).try_init()?;
     install_panic_logger();
     Ok(())
@@ -81,19 +77,9 @@ pub(crate) fn current_ids() -> Option<(String, String)> {
         .then(|| (ids.trace_id().to_string(), ids.span_id().to_string()))
 }
 
-/// Call spans of served methods are named `service/method` (layers::trace);
-/// others are named `rpc` and keep their fields.
-fn is_named_call_span(target: &str, name: &str) -> bool {
-    target == RPC_SPAN_TARGET && name.contains('/')
-}
-
-/// Service and method of the call being served, from its span's name.
-fn current_rpc() -> Option<(&'static str, &'static str)> {
-    let metadata = tracing::Span::current().metadata()?;
-    if !is_named_call_span(metadata.target(), metadata.name()) {
-        return None;
-    }
-    metadata.name().split_once('/')
+/// The call being served, from the active OpenTelemetry context.
+fn current_rpc() -> Option<CallRpc> {
+    opentelemetry::Context::current().get::<CallRpc>().cloned()
 }
 
 /// Routes panic messages through `tracing`, so they are JSON lines like every
@@ -126,17 +112,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn call_fields_come_from_the_current_call_span_name() {
-        let subscriber = tracing_subscriber::registry();
-        tracing::subscriber::with_default(subscriber, || {
-            assert_eq!(current_rpc(), None);
-            let named = tracing::error_span!(target: "user_service::rpc", "user.Users/ListUser");
-            named.in_scope(|| assert_eq!(current_rpc(), Some(("user.Users", "ListUser"))));
-            // The shared span for unserved paths keeps its fields instead.
-            let shared = tracing::error_span!(target: "user_service::rpc", "rpc");
-            shared.in_scope(|| assert_eq!(current_rpc(), None));
-            let other = tracing::error_span!(target: "elsewhere", "a/b");
-            other.in_scope(|| assert_eq!(current_rpc(), None));
-        });
+    fn call_fields_come_from_the_current_context() {
+        assert!(current_rpc().is_none());
+        let call = CallRpc {
+            name: Cow::Borrowed("user.Users/ListUser"),
+            service: Cow::Borrowed("user.Users"),
+            method: Cow::Borrowed("ListUser"),
+        };
+        let _active = opentelemetry::Context::new().with_value(call).attach();
+        let current = current_rpc().expect("the call");
+        assert_eq!(
+            (&*current.service, &*current.method),
+            ("user.Users", "ListUser")
+        );
     }
 }

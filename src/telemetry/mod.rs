@@ -6,9 +6,11 @@ mod logs;
 pub mod metrics;
 mod otel_env;
 mod providers;
+mod span_events;
 
-pub(crate) use logs::current_ids;
 pub use logs::panic_message;
+pub(crate) use logs::{CallRpc, current_ids};
 pub use metrics::RpcMetrics;
 pub use otel_env::{ExportPlan, TelemetryError};
-pub use providers::{RPC_SPAN_TARGET, TelemetryGuard, init, metrics_exported, traces_enabled};
+pub(crate) use providers::call_tracer;
+pub use providers::{TelemetryGuard, init, metrics_exported, traces_enabled};

@@ -3,6 +3,7 @@
 use std::{
     collections::HashMap,
     sync::{
+        Mutex, PoisonError,
         atomic::{AtomicBool, Ordering},
         mpsc,
     },
@@ -18,9 +19,8 @@ use opentelemetry_sdk::{
     metrics::{PeriodicReader, SdkMeterProvider},
     propagation::{BaggagePropagator, TraceContextPropagator},
     resource::EnvResourceDetector,
-    trace::{BatchSpanProcessor, SdkTracerProvider},
+    trace::{BatchSpanProcessor, SdkTracer, SdkTracerProvider},
 };
-use tracing::Level;
 use tracing_subscriber::{
     Layer,
     filter::{LevelFilter, filter_fn},
@@ -28,22 +28,33 @@ use tracing_subscriber::{
 
 use super::{
     exporter::{CollectorHealth, Guarded},
-    logs,
+    logs::{self, BoxedLayer},
     otel_env::{self, ExportPlan, OtlpTarget},
+    span_events,
 };
 use crate::settings::{OtlpProtocol, Settings};
 
-/// The `tracing` target of per-call spans: only these become OpenTelemetry spans.
-pub const RPC_SPAN_TARGET: &str = "user_service::rpc";
+/// The `tracing` target prefix of this crate's own code: its spans inside a
+/// call become children of the call's OpenTelemetry span.
+const OWN_TARGETS: &str = env!("CARGO_CRATE_NAME");
 
-/// Whether this process creates OpenTelemetry spans (set once by [`init`]).
-static TRACES_ENABLED: AtomicBool = AtomicBool::new(false);
+/// The tracer of call spans, when this process traces (set by [`init`]).
+static CALL_TRACER: Mutex<Option<SdkTracer>> = Mutex::new(None);
 /// Whether this process pushes metrics over OTLP (set once by [`init`]).
 static METRICS_EXPORTED: AtomicBool = AtomicBool::new(false);
 
+/// The tracer for call spans, once [`init`] has set up OpenTelemetry
+/// tracing for this process. Servers take it once, when they are built.
+pub(crate) fn call_tracer() -> Option<SdkTracer> {
+    CALL_TRACER
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
 /// True once [`init`] has set up OpenTelemetry tracing for this process.
 pub fn traces_enabled() -> bool {
-    TRACES_ENABLED.load(Ordering::Relaxed)
+    call_tracer().is_some()
 }
 
 /// True once [`init`] has set up OTLP metrics export for this process.
@@ -70,37 +81,21 @@ pub fn init(settings: &Settings, env: &HashMap<String, String>) -> anyhow::Resul
         Some(plan) => build_providers(plan)?,
         None => TelemetryGuard::default(),
     };
-    let otel_layer = guard.tracer_provider.as_ref().map(|provider| {
-        tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer("user-service"))
-            // Span status and exception events follow the gRPC code and
-            // panics alone (see layers::trace and layers::panics).
-            .with_error_events_to_status(false)
-            .with_error_events_to_exceptions(false)
-            .with_error_fields_to_exceptions(false)
-            .with_error_records_to_exceptions(false)
-            .with_location(false)
-            .with_threads(false)
-            .with_target(false)
-            .with_level(false)
-            .with_tracked_inactivity(false)
-            .with_filter(
-                filter_fn(|meta| {
-                    // Call spans, and warnings or errors inside them as span
-                    // events; letting every event through would cost each h2
-                    // trace event.
-                    meta.target() == RPC_SPAN_TARGET
-                        || (meta.is_event() && *meta.level() <= Level::WARN)
-                })
-                // Without a hint the process-wide maximum level becomes TRACE
-                // and every disabled trace event in h2 costs a callsite check.
-                .with_max_level_hint(LevelFilter::WARN),
-            )
-            .boxed()
-    });
-    TRACES_ENABLED.store(otel_layer.is_some(), Ordering::Relaxed);
+    let tracer = guard
+        .tracer_provider
+        .as_ref()
+        .map(|provider| provider.tracer("user-service"));
+    *CALL_TRACER.lock().unwrap_or_else(PoisonError::into_inner) = tracer.clone();
+    // Call spans are built directly (layers::observe); `tracing` reaches
+    // OpenTelemetry through two narrow layers: spans the service's own code
+    // opens inside a call become its children, and warnings and errors
+    // become events on whichever span is current.
+    let otel_layers: Vec<BoxedLayer> = match tracer {
+        Some(tracer) => vec![own_spans_layer(tracer), span_events::layer()],
+        None => Vec::new(),
+    };
     METRICS_EXPORTED.store(guard.meter_provider.is_some(), Ordering::Relaxed);
-    logs::init(&settings.log, otel_layer)?;
+    logs::init(&settings.log, otel_layers)?;
     if let Some(provider) = &guard.meter_provider {
         global::set_meter_provider(provider.clone());
     }
@@ -111,6 +106,33 @@ pub fn init(settings: &Settings, env: &HashMap<String, String>) -> anyhow::Resul
         None => tracing::info!("telemetry.not_exporting: no OTLP endpoint configured"),
     }
     Ok(guard)
+}
+
+/// Spans opened by this crate's code (say, `#[tracing::instrument]` on a
+/// handler's query), as children of the span current when they open.
+fn own_spans_layer(tracer: SdkTracer) -> BoxedLayer {
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        // Span status and exception events follow the gRPC code and panics
+        // alone (layers::observe, layers::panics); events reach spans
+        // through span_events.
+        .with_error_events_to_status(false)
+        .with_error_events_to_exceptions(false)
+        .with_error_fields_to_exceptions(false)
+        .with_error_records_to_exceptions(false)
+        .with_location(false)
+        .with_threads(false)
+        .with_target(false)
+        .with_level(false)
+        .with_tracked_inactivity(false)
+        .with_filter(
+            filter_fn(|meta| meta.is_span() && meta.target().starts_with(OWN_TARGETS))
+                // Without a hint the process-wide maximum level becomes
+                // TRACE and every disabled trace event in h2 costs a
+                // callsite check; with this one, spans follow the log level.
+                .with_max_level_hint(LevelFilter::WARN),
+        )
+        .boxed()
 }
 
 fn build_providers(plan: &ExportPlan) -> anyhow::Result<TelemetryGuard> {
@@ -223,5 +245,36 @@ impl TelemetryGuard {
             Ok(()) => tracing::info!("telemetry.flushed"),
             Err(_) => tracing::warn!("telemetry.flush_timeout: some telemetry was not exported"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{TraceContextExt, Tracer};
+    use opentelemetry_sdk::trace::InMemorySpanExporter;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    #[test]
+    fn spans_of_the_services_own_code_join_the_current_call_and_others_do_not() {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let tracer = provider.tracer("test");
+        let subscriber = tracing_subscriber::registry().with(own_spans_layer(tracer.clone()));
+        let call_trace = tracing::subscriber::with_default(subscriber, || {
+            tracer.in_span("call", |context| {
+                tracing::warn_span!(target: "user_service::users", "query").in_scope(|| {});
+                tracing::warn_span!(target: "h2::proto", "frame").in_scope(|| {});
+                context.span().span_context().trace_id()
+            })
+        });
+        let spans = exporter.get_finished_spans().expect("spans");
+        let names: Vec<&str> = spans.iter().map(|span| span.name.as_ref()).collect();
+        assert_eq!(names, ["query", "call"]);
+        assert_eq!(spans[0].span_context.trace_id(), call_trace);
+        assert_eq!(spans[0].parent_span_id, spans[1].span_context.span_id());
     }
 }

@@ -182,6 +182,20 @@ async fn a_panic_is_recorded_as_code_13_an_error_status_and_an_exception_event()
         string_attribute(&exception.attributes, "exception.message").as_deref(),
         Some("handler bug")
     );
+    // The error line logged for it is on the span too, with its fields.
+    let logged = span
+        .events
+        .iter()
+        .find(|event| event.name == "call panicked; answered INTERNAL")
+        .expect("the error line as an event");
+    assert_eq!(
+        string_attribute(&logged.attributes, "level").as_deref(),
+        Some("ERROR")
+    );
+    assert_eq!(
+        string_attribute(&logged.attributes, "rpc.path").as_deref(),
+        Some("/user.Users/ListUser")
+    );
 }
 
 #[tokio::test]
