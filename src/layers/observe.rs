@@ -11,8 +11,11 @@
 //! of the cost of a `tracing` span's life cycle.
 use std::{
     borrow::Cow,
+    cell::RefCell,
     future::Future,
+    net::IpAddr,
     pin::Pin,
+    sync::Arc,
     task::{Context as TaskContext, Poll, ready},
     time::Instant,
 };
@@ -221,11 +224,11 @@ fn call_context<B>(
             .map(TlsConnectInfo::get_ref)
     });
     if let Some(local) = connection.and_then(TcpConnectInfo::local_addr) {
-        attributes.push(KeyValue::new("server.address", local.ip().to_string()));
+        attributes.push(KeyValue::new("server.address", ip_text(local.ip())));
         attributes.push(KeyValue::new("server.port", i64::from(local.port())));
     }
     if let Some(peer) = connection.and_then(TcpConnectInfo::remote_addr) {
-        attributes.push(KeyValue::new("network.peer.address", peer.ip().to_string()));
+        attributes.push(KeyValue::new("network.peer.address", ip_text(peer.ip())));
         attributes.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
     }
     let span = tracer
@@ -234,6 +237,43 @@ fn call_context<B>(
         .with_attributes(attributes)
         .start_with_context(tracer, &parent);
     parent.with_span(span).with_value(call)
+}
+
+/// The text of `ip`, shared. A server sees few addresses (its own and its
+/// callers', often a proxy's), and formatting one costs more than the rest
+/// of its span's attributes together: each thread keeps the last few.
+fn ip_text(ip: IpAddr) -> Arc<str> {
+    thread_local! {
+        static RECENT: RefCell<RecentIps> = const { RefCell::new(RecentIps::new()) };
+    }
+    RECENT.with_borrow_mut(|recent| recent.text(ip))
+}
+
+/// The last [`RecentIps::KEPT`] addresses formatted, oldest replaced first.
+struct RecentIps {
+    next: usize,
+    kept: [Option<(IpAddr, Arc<str>)>; Self::KEPT],
+}
+
+impl RecentIps {
+    const KEPT: usize = 4;
+
+    const fn new() -> Self {
+        Self {
+            next: 0,
+            kept: [const { None }; Self::KEPT],
+        }
+    }
+
+    fn text(&mut self, ip: IpAddr) -> Arc<str> {
+        if let Some((_, text)) = self.kept.iter().flatten().find(|(kept, _)| *kept == ip) {
+            return Arc::clone(text);
+        }
+        let text: Arc<str> = ip.to_string().into();
+        self.kept[self.next] = Some((ip, Arc::clone(&text)));
+        self.next = (self.next + 1) % Self::KEPT;
+        text
+    }
 }
 
 /// Served methods name themselves without allocating; other paths are
@@ -322,5 +362,23 @@ mod tests {
         let call = call_rpc(rpc, rpc.known());
         assert_eq!(call.name, "evil.Service/Random");
         assert_eq!((&*call.service, &*call.method), ("evil.Service", "Random"));
+    }
+
+    #[test]
+    fn ip_text_is_the_address_however_many_are_seen() {
+        let addresses: Vec<IpAddr> = (1..=9)
+            .map(|last| IpAddr::from([10, 0, 0, last]))
+            .chain(["::1".parse().expect("an address")])
+            .collect();
+        for round in 0..3 {
+            for ip in &addresses {
+                assert_eq!(&*ip_text(*ip), ip.to_string(), "round {round}");
+            }
+        }
+        let again = ip_text(addresses[9]);
+        assert!(
+            Arc::ptr_eq(&again, &ip_text(addresses[9])),
+            "kept, not formatted again"
+        );
     }
 }

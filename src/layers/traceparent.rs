@@ -27,7 +27,11 @@ pub(crate) fn inject_traceparent(span_context: &SpanContext, headers: &mut http:
         &[(span_context.trace_flags() & TraceFlags::SAMPLED).to_u8()],
         &mut value[53..55],
     );
-    if let Ok(value) = http::HeaderValue::from_bytes(&value) {
+    if let Ok(mut value) = http::HeaderValue::from_bytes(&value) {
+        // Unique to every answer: HPACK must not index it. Indexed, each one
+        // evicts entries the connection's next answers could have reused,
+        // and the encoder walks every earlier traceparent still in its table.
+        value.set_sensitive(true);
         headers.insert("traceparent", value);
     }
 }
@@ -76,6 +80,8 @@ mod tests {
             let theirs = propagator_output(&span_context);
             assert_eq!(ours, theirs.get("traceparent").map(String::as_str));
             assert!(headers.get("tracestate").is_none());
+            let sent = headers.get("traceparent").expect("a traceparent");
+            assert!(sent.is_sensitive(), "never indexed by HPACK");
         }
     }
 
