@@ -71,8 +71,8 @@ fn serve(args: &SettingsArgs) -> ExitCode {
         }
     };
     let env: HashMap<String, String> = std::env::vars().collect();
-    // The OTLP/gRPC exporter is built on the runtime it will use.
-    let telemetry = match runtime.block_on(async { telemetry::init(&settings, &env) }) {
+    // Exporters run on a runtime of their own (see telemetry::init).
+    let telemetry = match telemetry::init(&settings, &env) {
         Ok(guard) => guard,
         Err(err) => {
             eprintln!("user-service: {err:#}");
@@ -80,7 +80,7 @@ fn serve(args: &SettingsArgs) -> ExitCode {
         }
     };
     let result = runtime.block_on(run(settings));
-    // Flushed while the runtime still runs: the gRPC exporter lives on it.
+    // Flushed once serving has stopped, within a bound.
     telemetry.shutdown(TELEMETRY_FLUSH_BOUND);
     // Connections cut off by the drain timeout must not delay exit.
     runtime.shutdown_timeout(Duration::from_millis(100));

@@ -319,8 +319,8 @@ impl CallObserver for CallEnd {
         if let Some(metrics) = &self.metrics {
             metrics.handled(self.method, code, elapsed);
         }
-        let _active = self.attach();
         if let Some(path) = &self.path {
+            let _active = self.attach();
             tracing::debug!(
                 rpc.path = %path,
                 rpc.grpc.status_code = code as i32,
@@ -328,6 +328,8 @@ impl CallObserver for CallEnd {
                 "rpc.call"
             );
         }
+        // Ended with the call's context no longer current: whatever is
+        // logged while the SDK holds the span's lock cannot land on it.
         if let Some(context) = &self.context {
             let span = context.span();
             span.set_attribute(KeyValue::new(

@@ -10,6 +10,7 @@ use std::{
     time::Duration,
 };
 
+use anyhow::Context as _;
 use opentelemetry::{
     KeyValue, global, propagation::TextMapCompositePropagator, trace::TracerProvider as _,
 };
@@ -67,10 +68,11 @@ pub fn metrics_exported() -> bool {
 pub struct TelemetryGuard {
     tracer_provider: Option<SdkTracerProvider>,
     meter_provider: Option<SdkMeterProvider>,
+    /// Runs the OTLP/gRPC clients, on a thread of its own.
+    export_runtime: Option<tokio::runtime::Runtime>,
 }
 
-/// Sets up logs, traces and metrics for the process. Must run inside a
-/// Tokio runtime: the OTLP/gRPC exporter lives on it.
+/// Sets up logs, traces and metrics for the process.
 pub fn init(settings: &Settings, env: &HashMap<String, String>) -> anyhow::Result<TelemetryGuard> {
     let plan = otel_env::resolve(&settings.telemetry, env)?;
     global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
@@ -148,7 +150,18 @@ fn build_providers(plan: &ExportPlan) -> anyhow::Result<TelemetryGuard> {
         .with_sampler(plan.sampler.clone())
         .with_resource(resource.clone());
     let mut meter_provider = None;
+    let mut export_runtime = None;
     if let Some(otlp) = &plan.otlp {
+        // The exporters' gRPC clients (connection, request encoding) run
+        // here, never on the runtime that serves calls: encoding a batch of
+        // spans there would hold every call behind it.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("otlp-export")
+            .enable_all()
+            .build()
+            .context("cannot start the telemetry export thread")?;
+        let entered = runtime.enter();
         let health = CollectorHealth::new(otlp.endpoint.clone());
         let exporter = Guarded::new(span_exporter(otlp)?, health.clone());
         tracer_provider =
@@ -163,10 +176,13 @@ fn build_providers(plan: &ExportPlan) -> anyhow::Result<TelemetryGuard> {
                 .with_reader(reader)
                 .build(),
         );
+        drop(entered);
+        export_runtime = Some(runtime);
     }
     Ok(TelemetryGuard {
         tracer_provider: Some(tracer_provider.build()),
         meter_provider,
+        export_runtime,
     })
 }
 
@@ -244,6 +260,17 @@ impl TelemetryGuard {
         match finished.recv_timeout(bound) {
             Ok(()) => tracing::info!("telemetry.flushed"),
             Err(_) => tracing::warn!("telemetry.flush_timeout: some telemetry was not exported"),
+        }
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        // Exports still in flight after the bounded flush are abandoned:
+        // they must not hold the exit up (nor may dropping a runtime block
+        // inside another one).
+        if let Some(runtime) = self.export_runtime.take() {
+            runtime.shutdown_background();
         }
     }
 }

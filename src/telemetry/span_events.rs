@@ -6,16 +6,27 @@ use std::borrow::Cow;
 
 use opentelemetry::{Key, KeyValue, trace::TraceContextExt};
 use tracing::{
-    Event, Subscriber,
+    Event, Level, Subscriber,
     field::{Field, Visit},
 };
-use tracing_subscriber::{Layer, filter::LevelFilter, layer::Context};
+use tracing_subscriber::{
+    Layer,
+    filter::{LevelFilter, filter_fn},
+    layer::Context,
+};
 
 use super::logs::BoxedLayer;
 
-/// The layer, seeing warnings and errors only.
+/// The layer, seeing warnings and errors only, and none of OpenTelemetry's
+/// own: the SDK warns from inside `Span::end` (a full batch queue) while it
+/// holds that span's lock, and recording the warning on the current span,
+/// often that very one, would wait for the lock forever.
 pub(crate) fn layer() -> BoxedLayer {
-    SpanEvents.with_filter(LevelFilter::WARN).boxed()
+    let filter = filter_fn(|metadata| {
+        *metadata.level() <= Level::WARN && !metadata.target().starts_with("opentelemetry")
+    })
+    .with_max_level_hint(LevelFilter::WARN);
+    SpanEvents.with_filter(filter).boxed()
 }
 
 struct SpanEvents;
@@ -95,11 +106,58 @@ impl Visit for EventFields {
 
 #[cfg(test)]
 mod tests {
+    use std::{sync::mpsc, time::Duration};
+
     use opentelemetry::trace::{Tracer, TracerProvider as _};
-    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+    use opentelemetry_sdk::{
+        error::OTelSdkResult,
+        trace::{InMemorySpanExporter, SdkTracerProvider, SpanData, SpanProcessor},
+    };
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
+
+    /// Warns from `on_end`, as the batch processor does when its queue is full.
+    #[derive(Debug)]
+    struct WarnsOnEnd;
+
+    impl SpanProcessor for WarnsOnEnd {
+        fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &opentelemetry::Context) {}
+
+        fn on_end(&self, _: SpanData) {
+            tracing::warn!(target: "opentelemetry_sdk", "queue full");
+        }
+
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+
+        fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_sdks_own_warnings_while_ending_the_current_span_do_not_deadlock() {
+        let (done, ended) = mpsc::channel();
+        std::thread::spawn(move || {
+            let provider = SdkTracerProvider::builder()
+                .with_span_processor(WarnsOnEnd)
+                .build();
+            let tracer = provider.tracer("test");
+            let subscriber = tracing_subscriber::registry().with(layer());
+            tracing::subscriber::with_default(subscriber, || {
+                let context = opentelemetry::Context::new().with_span(tracer.start("call"));
+                let _current = context.clone().attach();
+                context.span().end();
+            });
+            let _ = done.send(());
+        });
+        assert!(
+            ended.recv_timeout(Duration::from_secs(10)).is_ok(),
+            "ending the span hung"
+        );
+    }
 
     #[test]
     fn warnings_inside_a_span_become_its_events_and_quieter_lines_do_not() {
