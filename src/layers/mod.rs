@@ -4,6 +4,7 @@
 //! `admission`).
 
 mod admission;
+mod client_cancel;
 mod completion;
 mod deadline;
 mod load_shed;
@@ -15,6 +16,7 @@ mod rpc;
 mod traceparent;
 
 pub use admission::{Admission, AdmissionFuture, AdmissionLayer};
+pub use client_cancel::WatchedRequest;
 pub use completion::{CallObserver, CompletionBody};
 pub use deadline::parse_grpc_timeout;
 pub use message_size::MessageSizeBody;

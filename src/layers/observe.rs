@@ -34,6 +34,7 @@ use tonic::{
 use tower::{Layer, Service};
 
 use super::{
+    client_cancel::{BrokenOff, WatchedRequest},
     completion::{CallObserver, CompletionBody, observe},
     rpc::{Method, RpcPath, code_name},
     traceparent::inject_traceparent,
@@ -92,7 +93,7 @@ pub struct Observe<S> {
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Observe<S>
 where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S: Service<http::Request<WatchedRequest<ReqBody>>, Response = http::Response<ResBody>>,
 {
     type Response = http::Response<CompletionBody<ResBody, CallEnd>>;
     type Error = S::Error;
@@ -122,8 +123,11 @@ where
             context,
             metrics: layer.metrics.clone(),
             method,
+            broken_off: BrokenOff::default(),
             started: Instant::now(),
         });
+        let broken_off = call.as_ref().map(|call| call.broken_off.clone());
+        let request = request.map(|body| WatchedRequest::new(body, broken_off));
         // A panic while the handler builds its future is logged inside the call.
         let _active = call.as_ref().and_then(CallEnd::attach);
         ObserveFuture {
@@ -303,6 +307,8 @@ pub struct CallEnd {
     method: &'static Method,
     /// Set when the debug line `rpc.call` is wanted.
     path: Option<String>,
+    /// Set when the client broke its request off (see client_cancel).
+    broken_off: BrokenOff,
     started: Instant,
 }
 
@@ -315,6 +321,11 @@ impl CallEnd {
 
 impl CallObserver for CallEnd {
     fn finish(self, code: Code) {
+        let code = if self.broken_off.is_set() {
+            Code::Cancelled
+        } else {
+            code
+        };
         let elapsed = self.started.elapsed();
         if let Some(metrics) = &self.metrics {
             metrics.handled(self.method, code, elapsed);

@@ -95,3 +95,41 @@ async fn unknown_methods_share_one_label_set() {
         );
     }
 }
+
+/// A client that resets its call before sending the message cancelled it:
+/// the call is counted as Canceled, not as the INTERNAL ("Missing request
+/// message") tonic answers to a request stream that ended early.
+#[tokio::test]
+async fn a_call_the_client_resets_is_counted_as_canceled() {
+    let app = spawn_app().await;
+    let admin = app.admin_addr.expect("admin enabled");
+    let client = app.h2_client().await;
+    let mut client = bounded(client.ready()).await.expect("ready");
+    let request = crate::raw::grpc_request("/user.Users/ListUser")
+        .body(())
+        .expect("a request");
+    // Headers only: the handler waits for a message that never comes.
+    let (_response, mut stream) = client.send_request(request, false).expect("sent");
+    let handled =
+        |code: &str| format!("grpc_server_handled_total{{grpc_code=\"{code}\",{LIST_USER}}}");
+    // Every series exists from the start (at 0): wait for the expected value.
+    let reaches = |series: String, expected: f64| async move {
+        for _ in 0..100 {
+            let (_, body) = scrape(admin).await;
+            if value_of(&body, &series) == Some(expected) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    };
+    let started = format!("grpc_server_started_total{{{LIST_USER}}}");
+    assert!(reaches(started, 1.0).await, "the call started");
+    stream.send_reset(h2::Reason::CANCEL);
+    assert!(
+        reaches(handled("Canceled"), 1.0).await,
+        "counted as Canceled"
+    );
+    let (_, body) = scrape(admin).await;
+    assert_eq!(value_of(&body, &handled("Internal")), Some(0.0), "{body}");
+}
