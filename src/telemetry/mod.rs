@@ -13,4 +13,4 @@ pub(crate) use logs::{CallRpc, current_ids};
 pub use metrics::RpcMetrics;
 pub use otel_env::{ExportPlan, TelemetryError};
 pub(crate) use providers::call_tracer;
-pub use providers::{TelemetryGuard, init, metrics_exported, traces_enabled};
+pub use providers::{TelemetryGuard, init, metrics_exported};

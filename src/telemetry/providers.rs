@@ -53,11 +53,6 @@ pub(crate) fn call_tracer() -> Option<SdkTracer> {
         .clone()
 }
 
-/// True once [`init`] has set up OpenTelemetry tracing for this process.
-pub fn traces_enabled() -> bool {
-    call_tracer().is_some()
-}
-
 /// True once [`init`] has set up OTLP metrics export for this process.
 pub fn metrics_exported() -> bool {
     METRICS_EXPORTED.load(Ordering::Relaxed)
@@ -153,15 +148,14 @@ fn build_providers(plan: &ExportPlan) -> anyhow::Result<TelemetryGuard> {
     let mut export_runtime = None;
     if let Some(otlp) = &plan.otlp {
         // The exporters' gRPC clients (connection, request encoding) run
-        // here, never on the runtime that serves calls: encoding a batch of
-        // spans there would hold every call behind it.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("otlp-export")
-            .enable_all()
-            .build()
-            .context("cannot start the telemetry export thread")?;
-        let entered = runtime.enter();
+        // on a runtime of their own, never on the one that serves calls:
+        // encoding a batch of spans there would hold every call behind it.
+        // OTLP/HTTP's blocking client brings its own thread.
+        export_runtime = match otlp.protocol {
+            OtlpProtocol::Grpc => Some(export_runtime_thread()?),
+            OtlpProtocol::HttpProtobuf => None,
+        };
+        let entered = export_runtime.as_ref().map(tokio::runtime::Runtime::enter);
         let health = CollectorHealth::new(otlp.endpoint.clone());
         let exporter = Guarded::new(span_exporter(otlp)?, health.clone());
         tracer_provider =
@@ -177,13 +171,22 @@ fn build_providers(plan: &ExportPlan) -> anyhow::Result<TelemetryGuard> {
                 .build(),
         );
         drop(entered);
-        export_runtime = Some(runtime);
     }
     Ok(TelemetryGuard {
         tracer_provider: Some(tracer_provider.build()),
         meter_provider,
         export_runtime,
     })
+}
+
+/// One thread running the OTLP/gRPC clients' connections and requests.
+fn export_runtime_thread() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("otlp-export")
+        .enable_all()
+        .build()
+        .context("cannot start the telemetry export thread")
 }
 
 /// OTLP/HTTP endpoints are a base URL plus the signal's path.
