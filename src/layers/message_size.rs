@@ -13,6 +13,7 @@ use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use tonic::{Code, Status};
 
+use super::rpc::GRPC_STATUS;
 use crate::errors;
 
 /// How tonic's codec words its size errors (tonic 0.14); the tests in
@@ -32,7 +33,7 @@ pub(crate) fn corrected<B>(mut response: http::Response<B>) -> http::Response<Me
 /// Rewrites a size error's status in `headers` (headers or trailers).
 fn correct(headers: &mut HeaderMap) {
     // The common case, any other status, costs one lookup.
-    if headers.get(Status::GRPC_STATUS).map(|code| code.as_bytes()) != Some(b"11") {
+    if headers.get(&GRPC_STATUS).map(|code| code.as_bytes()) != Some(b"11") {
         return;
     }
     let Some(status) = Status::from_header_map(headers) else {

@@ -125,9 +125,13 @@ impl<'a> RpcPath<'a> {
     }
 }
 
+/// The header or trailer that carries a call's status, as a `HeaderName`:
+/// looking it up by `&str` parses the name on every call before hashing it.
+pub(crate) static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+
 /// The final status of a call from a `grpc-status` header or trailer.
 pub(crate) fn status_code(headers: &http::HeaderMap) -> Option<Code> {
-    let value = headers.get("grpc-status")?.to_str().ok()?;
+    let value = headers.get(&GRPC_STATUS)?.to_str().ok()?;
     value.parse::<i32>().ok().map(Code::from_i32)
 }
 

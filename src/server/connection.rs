@@ -9,7 +9,7 @@
 use std::{
     io,
     pin::Pin,
-    task::{Context, Poll},
+    task::{Context, Poll, Waker},
     time::Duration,
 };
 
@@ -48,8 +48,8 @@ pub(super) struct LimitedIo<IO> {
     received: usize,
     /// Age plus grace: the connection's end, whatever it is doing.
     end_of_life: Pin<Box<Sleep>>,
-    /// Whether a read has polled the timers yet (see `poll_read`).
-    armed: bool,
+    /// The task the timers wake when they run out (see `poll_read`).
+    timers_wake: Option<Waker>,
 }
 
 impl<IO> LimitedIo<IO> {
@@ -59,13 +59,27 @@ impl<IO> LimitedIo<IO> {
             handshake: Some(Box::pin(sleep(handshake))),
             received: 0,
             end_of_life: Box::pin(sleep(lifetime)),
-            armed: false,
+            timers_wake: None,
         }
     }
 
-    /// For reads: polls the timers, so the connection's task is woken when
-    /// one runs out even while the connection is idle.
+    /// For reads: makes sure the timers wake the task reading when one runs
+    /// out, even while the connection is idle, then looks at them.
+    ///
+    /// Polling a timer stores the task's waker in it, which costs more than
+    /// the read itself, and a timer keeps that waker until it fires. So the
+    /// timers are polled only when the task reading is not the one they
+    /// already wake: on the first read, and when the connection moves to
+    /// another task (from a TLS handshake task to its own). Otherwise a look
+    /// is enough.
     fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        let armed_for_this_task = self
+            .timers_wake
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()));
+        if armed_for_this_task {
+            return self.check_elapsed();
+        }
         if self.end_of_life.as_mut().poll(cx).is_ready() {
             return Err(end_of_life());
         }
@@ -74,11 +88,11 @@ impl<IO> LimitedIo<IO> {
         {
             return Err(no_handshake());
         }
+        self.timers_wake = Some(cx.waker().clone());
         Ok(())
     }
 
-    /// For reads while bytes keep coming: the timers already hold the
-    /// waker of the task reading, so looking is enough.
+    /// For reads by the task the timers already wake: looking is enough.
     fn check_elapsed(&self) -> io::Result<()> {
         self.check_alive()?;
         match &self.handshake {
@@ -120,22 +134,9 @@ impl<IO: AsyncRead + Unpin> AsyncRead for LimitedIo<IO> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        // Polling a timer stores the task's waker in it, which costs more
-        // than the read itself; a look at the timers costs next to nothing.
-        // They are polled on the first read and again whenever a read finds
-        // no bytes, the only time the task waits on reading, so an idle
-        // connection is still woken when a bound runs out (and a connection
-        // handed from a TLS handshake task to its own task re-arms them).
-        match this.armed {
-            true => this.check_elapsed()?,
-            false => {
-                this.check(cx)?;
-                this.armed = true;
-            }
-        }
+        this.check(cx)?;
         let before = buf.filled().len();
         if Pin::new(&mut this.inner).poll_read(cx, buf)?.is_pending() {
-            this.check(cx)?;
             return Poll::Pending;
         }
         if this.handshake.is_some() {
@@ -228,6 +229,45 @@ mod tests {
         let err = io.write_all(b"late").await.expect_err("past end of life");
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
         let err = io.read(&mut [0; 8]).await.expect_err("past end of life");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+
+    /// A read that waits on an idle connection with an end of life 10s
+    /// away (paused clock); panics unless the end of life woke it.
+    async fn idle_read(io: &mut LimitedIo<tokio::io::DuplexStream>) -> io::Result<usize> {
+        let start = tokio::time::Instant::now();
+        let read = tokio::time::timeout(Duration::from_secs(60), io.read(&mut [0; 8]))
+            .await
+            .expect("the end of life woke the waiting read");
+        // A read nobody woke would end only at the timeout's own wake.
+        assert!(start.elapsed() < Duration::from_secs(30), "woken late");
+        read
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_connection_is_woken_at_its_end_of_life() {
+        let (mut client, server) = duplex(64);
+        let mut io = LimitedIo::new(server, Duration::from_secs(1), Duration::from_secs(10));
+        client.write_all(&[b'x'; PREFACE_LEN]).await.expect("write");
+        io.read_exact(&mut [0; PREFACE_LEN]).await.expect("read");
+        let err = idle_read(&mut io).await.expect_err("past end of life");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_handed_to_another_task_is_woken_in_that_task() {
+        let (mut client, server) = duplex(64);
+        let io = LimitedIo::new(server, Duration::from_secs(1), Duration::from_secs(10));
+        // The first reads happen in another task, as a TLS handshake would.
+        let (mut io, _client) = tokio::spawn(async move {
+            let mut io = io;
+            client.write_all(&[b'x'; PREFACE_LEN]).await.expect("write");
+            io.read_exact(&mut [0; PREFACE_LEN]).await.expect("read");
+            (io, client)
+        })
+        .await
+        .expect("first task");
+        let err = idle_read(&mut io).await.expect_err("past end of life");
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
     }
 }
