@@ -17,7 +17,7 @@ modest rate, idle and peak resident memory, time from exec to answering
 (health SERVING for user-service, a first ListUser for the others).
 Reports medians over the rounds and the ratios to bare tonic and to Python.
 
-usage: bench/run.py [--rounds 3] [--duration 10] [--quick] [--out FILE]
+usage: bench/run.py [--rounds 3] [--duration 10] [--servers off,bare] [--quick] [--out FILE]
 needs: h2load and nghttp (Debian nghttp2-client), taskset, python3 with
 grpcio and grpcio-tools (bench/requirements.txt), 2+ CPUs.
 """
@@ -154,10 +154,18 @@ def main():
     parser.add_argument("--streams", type=int, default=16, help="concurrent streams per client")
     parser.add_argument("--rate", type=int, default=1000, help="fixed modest rate, calls/s in total")
     parser.add_argument("--quick", action="store_true", help="1 round, 2 s runs: checks the harness")
+    parser.add_argument("--servers", default=",".join(SERVERS),
+                        help="comma-separated subset to run, e.g. off,bare for more rounds of a "
+                             "close pair; bare is always run (the ratios need it)")
     parser.add_argument("--out", help="also write the markdown report here")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.duration = 1, 2
+    chosen = set(args.servers.split(",")) | {"bare"}
+    unknown = chosen - set(SERVERS)
+    if unknown:
+        raise SystemExit(f"unknown servers: {', '.join(sorted(unknown))} (known: {', '.join(SERVERS)})")
+    kinds = [kind for kind in SERVERS if kind in chosen]
     if (os.cpu_count() or 1) < 2:
         raise SystemExit("needs 2 CPUs: one for the server, one for the load")
     for tool in ("h2load", "nghttp", "taskset"):
@@ -177,11 +185,11 @@ def main():
     with open(data, "wb") as f:
         f.write(grpc_frame())
 
-    results = {kind: [] for kind in SERVERS}
+    results = {kind: [] for kind in kinds}
     commands = {}
     try:
         for round_no in range(args.rounds):
-            for kind in SERVERS:
+            for kind in kinds:
                 server = Server(kind, sink_addr, release)
                 try:
                     check_grpc_status(server, data)
@@ -221,7 +229,7 @@ def main():
 
 
 def render(med, args, commands, sink_out):
-    bare, python = med["bare"], med["python"]
+    bare, python = med["bare"], med.get("python")
     lines = [
         f"Machine: {platform.node()}, {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
         f"Linux {platform.release()}. Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC.",
@@ -231,10 +239,11 @@ def render(med, args, commands, sink_out):
         "| server | calls/s | × bare | × python | p50 ms | p99 ms | fixed-rate p50 ms | fixed-rate p99 ms | p99 × bare | idle MB | peak MB | ready ms |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for kind in SERVERS:
+    for kind in med:
         m = med[kind]
+        times_python = f"{m['rps'] / python['rps']:.1f}" if python else "–"
         lines.append(
-            f"| {kind} | {m['rps']:.0f} | {m['rps'] / bare['rps']:.3f} | {m['rps'] / python['rps']:.1f} | "
+            f"| {kind} | {m['rps']:.0f} | {m['rps'] / bare['rps']:.3f} | {times_python} | "
             f"{m['p50']:.2f} | {m['p99']:.2f} | {m['fixed_p50']:.2f} | {m['fixed_p99']:.2f} | "
             f"{m['fixed_p99'] / bare['fixed_p99']:.2f} | {m['idle_mb']:.1f} | {m['peak_mb']:.1f} | {m['ready_ms']:.1f} |")
     lines += ["", "Commands:", "", "```", "bench/run.py " + " ".join(sys.argv[1:]),

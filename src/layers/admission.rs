@@ -11,6 +11,7 @@ use std::{
     time::Duration,
 };
 
+use http::uri::PathAndQuery;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
@@ -104,9 +105,10 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        // Kept for the log line of a panic, which is rare; a clone of the
-        // URI shares its bytes.
-        let uri = request.uri().clone();
+        // Kept for the log line of a panic, which is rare: only the path,
+        // whose clone shares its bytes (the scheme and authority are not
+        // needed, so they are not cloned and dropped on every call).
+        let path = request.uri().path_and_query().cloned();
         // A panic while building the future is caught like one inside it.
         match catch_unwind(AssertUnwindSafe(|| self.admit(request))) {
             Ok(Ok(Admitted {
@@ -118,11 +120,13 @@ where
                     call,
                     deadline,
                     permit,
-                    uri,
+                    path,
                 },
             },
             Ok(Err(answer)) => AdmissionFuture::answered(answer),
-            Err(payload) => AdmissionFuture::answered(answer_panic(payload.as_ref(), uri.path())),
+            Err(payload) => {
+                AdmissionFuture::answered(answer_panic(payload.as_ref(), path_of(path.as_ref())))
+            }
         }
     }
 }
@@ -149,7 +153,7 @@ pin_project! {
             // Held until the call is answered; capacity frees right then.
             permit: Option<CallPermit>,
             // For the log line of a panic.
-            uri: http::Uri,
+            path: Option<PathAndQuery>,
         },
         // Answered; the call's future and permit are gone.
         Done,
@@ -183,7 +187,7 @@ where
             StateProj::Running {
                 call,
                 mut deadline,
-                uri,
+                path,
                 ..
             } => match catch_unwind(AssertUnwindSafe(|| call.poll(cx))) {
                 Ok(Poll::Ready(result)) => result.map(corrected),
@@ -193,11 +197,17 @@ where
                     ready!(deadline.as_mut().poll_expired(cx));
                     Ok(deadline.exceeded())
                 }
-                Err(payload) => Ok(answer_panic(payload.as_ref(), uri.path())),
+                Err(payload) => Ok(answer_panic(payload.as_ref(), path_of(path.as_ref()))),
             },
         };
         // Drops the handler's future and returns the permit.
         state.set(State::Done);
         Poll::Ready(answer)
     }
+}
+
+/// The path a panic is logged with; a request without one (never gRPC)
+/// logs as the root.
+fn path_of(path: Option<&PathAndQuery>) -> &str {
+    path.map_or("/", PathAndQuery::path)
 }

@@ -165,7 +165,7 @@ impl Application {
         // Never fires: accepting ends with `incoming` (see above).
         let stopped_accepting = std::future::pending::<()>();
         // Two shapes of the same server, boxed once for its whole life (not
-        // per call). Outermost first (DESIGN §5): the span and the metrics
+        // per call). Outermost first: the span and the metrics
         // see every answer, panics and limit refusals included. When nothing
         // could be recorded, observing is left out, not run as a no-op.
         let mut server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =

@@ -1,5 +1,5 @@
 //! Draining under load: SIGTERM while a burst of slow calls is in flight.
-//! The contract (DESIGN §2): health flips to NOT_SERVING at once, calls are
+//! The contract: health flips to NOT_SERVING at once, calls are
 //! still served for the grace period, then accepting stops and every call
 //! already accepted runs to completion; the process exits 0.
 use std::{net::SocketAddr, time::Duration};
