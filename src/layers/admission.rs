@@ -107,8 +107,13 @@ where
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         // Kept for the log line of a panic, which is rare: only the path,
         // whose clone shares its bytes (the scheme and authority are not
-        // needed, so they are not cloned and dropped on every call).
-        let path = request.uri().path_and_query().cloned();
+        // needed, so they are not cloned and dropped on every call). A
+        // request without one (never gRPC) logs as the root.
+        let path = request
+            .uri()
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
         // A panic while building the future is caught like one inside it.
         match catch_unwind(AssertUnwindSafe(|| self.admit(request))) {
             Ok(Ok(Admitted {
@@ -124,9 +129,7 @@ where
                 },
             },
             Ok(Err(answer)) => AdmissionFuture::answered(answer),
-            Err(payload) => {
-                AdmissionFuture::answered(answer_panic(payload.as_ref(), path_of(path.as_ref())))
-            }
+            Err(payload) => AdmissionFuture::answered(answer_panic(payload.as_ref(), path.path())),
         }
     }
 }
@@ -153,7 +156,7 @@ pin_project! {
             // Held until the call is answered; capacity frees right then.
             permit: Option<CallPermit>,
             // For the log line of a panic.
-            path: Option<PathAndQuery>,
+            path: PathAndQuery,
         },
         // Answered; the call's future and permit are gone.
         Done,
@@ -197,17 +200,11 @@ where
                     ready!(deadline.as_mut().poll_expired(cx));
                     Ok(deadline.exceeded())
                 }
-                Err(payload) => Ok(answer_panic(payload.as_ref(), path_of(path.as_ref()))),
+                Err(payload) => Ok(answer_panic(payload.as_ref(), path.path())),
             },
         };
         // Drops the handler's future and returns the permit.
         state.set(State::Done);
         Poll::Ready(answer)
     }
-}
-
-/// The path a panic is logged with; a request without one (never gRPC)
-/// logs as the root.
-fn path_of(path: Option<&PathAndQuery>) -> &str {
-    path.map_or("/", PathAndQuery::path)
 }
