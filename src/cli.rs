@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `config` and `healthcheck`.
+//! The command line: `serve` (the default), `config`, `migrate` and
+//! `healthcheck`.
 use std::{collections::HashMap, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
@@ -26,8 +27,11 @@ pub struct Cli {
 pub enum Command {
     /// Serve gRPC until SIGTERM or SIGINT (the default).
     Serve(SettingsArgs),
-    /// Print the effective settings as TOML and exit.
+    /// Print the effective settings as TOML (secrets redacted) and exit.
     Config(SettingsArgs),
+    /// Apply the store's schema migrations and exit (for a Kubernetes Job or
+    /// init container; `store.migrate` does it at start-up by default).
+    Migrate(SettingsArgs),
     /// Check a server's health like grpc_health_probe: exit 0 serving, 1 bad
     /// arguments, 2 connection failure, 3 RPC failure, 4 not serving.
     Healthcheck(HealthcheckArgs),

@@ -1,12 +1,16 @@
-//! user-service: the `user.Users` gRPC API with health, reflection, layered
-//! settings and graceful shutdown.
+//! user-service: a user directory (`user.v1.UserService`) and the legacy
+//! `user.Users` API, with health, reflection, layered settings, telemetry
+//! and graceful shutdown.
 
 pub mod cli;
+pub mod directory;
 pub mod errors;
 pub mod healthcheck;
 pub mod layers;
+pub mod methods;
 pub mod proto;
 pub mod server;
 pub mod settings;
+pub mod store;
 pub mod telemetry;
 pub mod users;

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         None => serve(&cli.settings),
         Some(Command::Serve(args)) => serve(&args),
         Some(Command::Config(args)) => print_config(&args),
+        Some(Command::Migrate(args)) => migrate(&args),
         Some(Command::Healthcheck(args)) => check_health(&args),
     }
 }
@@ -126,6 +127,27 @@ fn print_config(args: &SettingsArgs) -> ExitCode {
         }
         Err(err) => {
             eprintln!("user-service: cannot print settings: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn migrate(args: &SettingsArgs) -> ExitCode {
+    let settings = match load_settings(args) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    let result = match runtime() {
+        Ok(runtime) => runtime.block_on(user_service::store::migrate(&settings.store)),
+        Err(err) => Err(err.into()),
+    };
+    match result {
+        Ok(()) => {
+            eprintln!("user-service: migrations applied");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("user-service: {err:#}");
             ExitCode::FAILURE
         }
     }

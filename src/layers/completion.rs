@@ -10,7 +10,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tonic::Code;
 
-use super::rpc::status_code;
+use crate::methods::status_code;
 
 /// Told once how a call ended.
 pub trait CallObserver {

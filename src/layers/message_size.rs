@@ -13,8 +13,7 @@ use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use tonic::{Code, Status};
 
-use super::rpc::GRPC_STATUS;
-use crate::errors;
+use crate::{errors, methods::GRPC_STATUS};
 
 /// How tonic's codec words its size errors (tonic 0.14); the tests in
 /// `tests/api/message_size.rs` fail if a tonic upgrade changes them.

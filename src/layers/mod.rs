@@ -12,7 +12,6 @@ mod message_size;
 mod observe;
 mod panics;
 mod protocol;
-mod rpc;
 mod traceparent;
 
 pub use admission::{Admission, AdmissionFuture, AdmissionLayer};
@@ -21,4 +20,3 @@ pub use completion::{CallObserver, CompletionBody};
 pub use deadline::parse_grpc_timeout;
 pub use message_size::MessageSizeBody;
 pub use observe::{CallEnd, Observe, ObserveFuture, ObserveLayer};
-pub(crate) use rpc::{ALL_CODES, CATALOG, Method, code_name};

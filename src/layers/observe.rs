@@ -36,10 +36,12 @@ use tower::{Layer, Service};
 use super::{
     client_cancel::{BrokenOff, WatchedRequest},
     completion::{CallObserver, CompletionBody, observe},
-    rpc::{Method, RpcPath, code_name},
     traceparent::inject_traceparent,
 };
-use crate::telemetry::{self, CallRpc, RpcMetrics};
+use crate::{
+    methods::{Method, RpcPath, code_name},
+    telemetry::{self, CallRpc, RpcMetrics},
+};
 
 /// Wraps services in [`Observe`].
 #[derive(Debug, Clone)]
@@ -358,11 +360,11 @@ impl CallObserver for CallEnd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::CATALOG;
+    use crate::methods;
 
     #[test]
     fn served_methods_name_their_spans_service_slash_method() {
-        for method in CATALOG.iter().filter(|method| method.is_served()) {
+        for method in methods::table().iter().filter(|method| method.is_served()) {
             let rpc = RpcPath {
                 service: method.service,
                 method: method.method,

@@ -2,10 +2,14 @@
 //! the statuses; this wrapper adds what it lacks — Watch on an unknown name
 //! answers SERVICE_UNKNOWN and stays open — and ends Watch streams once the
 //! server drains, so they do not hold shutdown up.
-use std::pin::Pin;
+//!
+//! Statuses are kept per name: `""` and `user.Users` follow the process
+//! (serving once started, not serving for good once shutdown begins);
+//! `user.v1.UserService` also needs the store to answer.
+use std::{pin::Pin, sync::Arc};
 
 use futures::{Stream, StreamExt, future, stream};
-use tokio::sync::watch;
+use tokio::sync::{Mutex, watch};
 use tonic::{Code, Request, Response, Status};
 use tonic_health::{
     ServingStatus,
@@ -16,16 +20,30 @@ use tonic_health::{
     server::{HealthReporter, HealthService},
 };
 
-use crate::proto::users_server::SERVICE_NAME as USERS_SERVICE;
+use crate::proto::{users_server::SERVICE_NAME as USERS_SERVICE, v1::user_service_server::SERVICE_NAME as DIRECTORY_SERVICE};
 
-/// The names health answers for: the whole server and `user.Users`.
-pub const SERVICE_NAMES: [&str; 2] = ["", USERS_SERVICE];
+/// The names that follow the process alone: the whole server and `user.Users`.
+pub const PROCESS_NAMES: [&str; 2] = ["", USERS_SERVICE];
+/// The name that also follows the store.
+pub const STORE_NAME: &str = DIRECTORY_SERVICE;
+/// Every name health answers for.
+pub const SERVICE_NAMES: [&str; 3] = ["", USERS_SERVICE, DIRECTORY_SERVICE];
 
-/// Sets the status of every name at once; the server is only ever healthy or
-/// unhealthy as a whole.
+/// What the statuses are derived from.
+#[derive(Debug, Clone, Copy, Default)]
+struct Inputs {
+    started: bool,
+    /// Sticky: once shutdown begins nothing serves again.
+    stopping: bool,
+    store_answers: bool,
+}
+
+/// The health statuses of every name, derived from the process's phase and
+/// the store's reachability.
 #[derive(Debug, Clone)]
 pub struct HealthSwitch {
     reporter: HealthReporter,
+    inputs: Arc<Mutex<Inputs>>,
 }
 
 impl HealthSwitch {
@@ -33,16 +51,43 @@ impl HealthSwitch {
     pub async fn new() -> Self {
         let switch = Self {
             reporter: HealthReporter::new(),
+            inputs: Arc::default(),
         };
-        switch.set(ServingStatus::NotServing).await;
+        switch.apply(&Inputs::default()).await;
         switch
     }
 
-    /// Sets every name to `status`; Watch streams see the change.
+    /// The server serves: process names go SERVING (the store name too,
+    /// while the store answers). `NotServing` starts shutdown: every name
+    /// goes NOT_SERVING for good.
     pub async fn set(&self, status: ServingStatus) {
-        for name in SERVICE_NAMES {
-            self.reporter.set_service_status(name, status).await;
+        let mut inputs = self.inputs.lock().await;
+        match status {
+            ServingStatus::Serving => inputs.started = true,
+            _ => inputs.stopping = true,
         }
+        self.apply(&inputs).await;
+    }
+
+    /// Whether the store answers; only `user.v1.UserService` follows it.
+    pub async fn set_store_answers(&self, answers: bool) {
+        let mut inputs = self.inputs.lock().await;
+        inputs.store_answers = answers;
+        self.apply(&inputs).await;
+    }
+
+    async fn apply(&self, inputs: &Inputs) {
+        let process = inputs.started && !inputs.stopping;
+        let status = |serving: bool| match serving {
+            true => ServingStatus::Serving,
+            false => ServingStatus::NotServing,
+        };
+        for name in PROCESS_NAMES {
+            self.reporter.set_service_status(name, status(process)).await;
+        }
+        self.reporter
+            .set_service_status(STORE_NAME, status(process && inputs.store_answers))
+            .await;
     }
 
     /// The gRPC service; its Watch streams end once `draining` turns true.

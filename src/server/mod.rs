@@ -7,29 +7,30 @@ mod health;
 mod listener;
 mod reflection;
 pub mod signals;
+pub mod stack;
+mod store_tasks;
 mod transport;
 
-use std::{future::Future, net::SocketAddr, pin::Pin};
+use std::{future::Future, net::SocketAddr, pin::Pin, sync::Arc};
 
 use anyhow::Context;
 use tokio::{
     net::TcpListener,
     sync::{oneshot, watch},
 };
-use tonic::{
-    service::{Routes, RoutesBuilder},
-    transport::Server,
-};
+use tonic::{service::Routes, transport::Server};
 use tonic_health::ServingStatus;
 
-pub use health::{HealthSwitch, SERVICE_NAMES};
+pub use health::{HealthSwitch, PROCESS_NAMES, SERVICE_NAMES, STORE_NAME};
 
 use crate::{
+    directory::{PageTokens, UserStore},
     layers::{AdmissionLayer, ObserveLayer},
-    proto::users_server::{Users, UsersServer},
-    settings::{LimitsSettings, Settings, ShutdownSettings},
+    proto::users_server::Users,
+    settings::{LimitsSettings, Settings, ShutdownSettings, StoreSettings},
+    store::{Instrumented, StoreMetrics},
     telemetry::RpcMetrics,
-    users::{LimitedUsers, UserDirectory},
+    users::UserDirectory,
 };
 
 /// A bound, ready-to-run server. Building binds the port, so tests can bind
@@ -45,6 +46,10 @@ pub struct Application {
     /// Spans, call metrics (only when something reads them: the admin
     /// endpoint or OTLP metrics) and the debug line of every call.
     observe: ObserveLayer,
+    admission: AdmissionLayer,
+    /// The directory's store, for health checks and the purge sweep.
+    store: Arc<dyn UserStore>,
+    store_settings: StoreSettings,
     /// Served on the admin endpoint.
     metrics: RpcMetrics,
     admin: Option<TcpListener>,
@@ -53,16 +58,24 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds the configured address with the real Users service.
+    /// Opens the configured store and binds the configured address.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        Self::build_with(settings, UserDirectory).await
+        let store = crate::store::open(&settings.store)
+            .await
+            .context("cannot open the store")?;
+        Self::build_with(settings, UserDirectory, store).await
     }
 
-    /// Binds the configured address, serving `users` as `user.Users` (tests
-    /// pass implementations that fail on purpose).
-    pub async fn build_with<U: Users>(settings: Settings, users: U) -> anyhow::Result<Self> {
+    /// Binds the configured address, serving `legacy` as `user.Users` and
+    /// the directory over `store` (tests pass implementations that fail on
+    /// purpose, or a store of their choosing).
+    pub async fn build_with<U: Users>(
+        settings: Settings,
+        legacy: U,
+        store: Arc<dyn UserStore>,
+    ) -> anyhow::Result<Self> {
         let transport = transport::server(&settings)?;
-        let limits = settings.limits;
+        let limits = settings.limits.clone();
         let addr = settings.server.addr;
         let listener = listener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
         let local_addr = listener.local_addr()?;
@@ -77,35 +90,42 @@ impl Application {
             false => None,
         };
         let metrics = RpcMetrics::new().context("cannot register metrics")?;
+        let store_metrics = StoreMetrics::register(metrics.registry(), store.clone())
+            .context("cannot register store metrics")?;
+        let store: Arc<dyn UserStore> = Arc::new(Instrumented::new(
+            store,
+            settings.store.timeout,
+            Some(store_metrics),
+        ));
+        let page_tokens = page_tokens(&settings, store.as_ref()).await?;
         let health = HealthSwitch::new().await;
+        // The store's first answer decides its first status.
+        health.set_store_answers(store.ping().await.is_ok()).await;
         let (draining, draining_rx) = watch::channel(false);
-
-        let mut routes = RoutesBuilder::default();
-        routes.add_service(
-            health
-                .service(draining_rx)
-                .max_decoding_message_size(limits.decoding_limit())
-                .max_encoding_message_size(limits.encoding_limit()),
-        );
-        routes.add_service(
-            UsersServer::new(LimitedUsers::new(users, limits.name_length_limit()))
-                .max_decoding_message_size(limits.decoding_limit())
-                .max_encoding_message_size(limits.encoding_limit()),
-        );
-        if settings.server.reflection {
-            reflection::add_reflection(&mut routes, &limits).context("cannot build reflection")?;
-        }
+        let recording =
+            admin.is_some() || crate::telemetry::metrics_exported();
+        let stack = stack::build(
+            &settings,
+            stack::Parts {
+                legacy,
+                store: store.clone(),
+                page_tokens,
+                health: health.clone(),
+                draining: draining_rx,
+                metrics: recording.then(|| metrics.clone()),
+            },
+        )?;
         Ok(Self {
             listener,
             local_addr,
             shutdown: settings.shutdown,
             health,
             draining,
-            routes: routes.routes(),
-            observe: ObserveLayer::new(
-                settings.telemetry.trace_health_and_reflection,
-                (admin.is_some() || crate::telemetry::metrics_exported()).then(|| metrics.clone()),
-            ),
+            routes: stack.routes,
+            observe: stack.observe,
+            admission: stack.admission,
+            store,
+            store_settings: settings.store,
             metrics,
             admin,
             limits,
@@ -158,10 +178,14 @@ impl Application {
                 }
             });
         }
-        let admission = AdmissionLayer::new(
-            self.limits.request_timeout,
-            self.limits.max_concurrent_calls,
-        );
+        let admission = self.admission;
+        let store_health = tokio::spawn(store_tasks::follow_store(
+            self.store.clone(),
+            self.health.clone(),
+            self.store_settings.health_interval,
+        ));
+        let purge = tokio::spawn(store_tasks::purge(self.store.clone(), self.store_settings.clone()));
+        let _background = AbortOnDrop([store_health, purge]);
         // Never fires: accepting ends with `incoming` (see above).
         let stopped_accepting = std::future::pending::<()>();
         // Two shapes of the same server, boxed once for its whole life (not
@@ -225,5 +249,30 @@ impl Application {
         }
         let _ = stop_admin.send(());
         Ok(())
+    }
+}
+
+/// The page-token signer: the configured secret, or the one kept in the
+/// store (made on first start), so tokens outlive restarts either way.
+async fn page_tokens(settings: &Settings, store: &dyn UserStore) -> anyhow::Result<PageTokens> {
+    let configured = settings.directory.page_token_secret.expose();
+    let secret = match configured.is_empty() {
+        true => store
+            .shared_secret()
+            .await
+            .context("cannot read the page-token secret from the store")?,
+        false => configured.as_bytes().to_vec(),
+    };
+    Ok(PageTokens::new(&secret, settings.directory.page_token_lifetime))
+}
+
+/// Ends the server's background tasks when serving ends, however it ends.
+struct AbortOnDrop<const N: usize>([tokio::task::JoinHandle<()>; N]);
+
+impl<const N: usize> Drop for AbortOnDrop<N> {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }

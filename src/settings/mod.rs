@@ -3,7 +3,9 @@
 
 mod limits;
 mod load;
+mod secret;
 mod size;
+mod store;
 #[cfg(test)]
 mod tests;
 mod tls;
@@ -15,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use limits::LimitsSettings;
 pub use load::{CONFIG_FILE_VARIABLE, ENV_PREFIX, FlagOverride, SettingsError, load};
+pub use secret::{REDACTED, Secret};
+pub use store::{DirectorySettings, StoreSettings};
 pub use tls::{TlsPem, TlsSettings};
 pub use validate::Invalid;
 
@@ -37,6 +41,10 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// The admin HTTP server (Prometheus `/metrics`).
     pub admin: AdminSettings,
+    /// Where users are kept.
+    pub store: StoreSettings,
+    /// The directory API (`user.v1.UserService`).
+    pub directory: DirectorySettings,
 }
 
 /// `[server]`
@@ -171,13 +179,15 @@ impl Default for Settings {
                 enabled: true,
                 addr: SocketAddr::from(([0, 0, 0, 0], 9464)),
             },
+            store: StoreSettings::default(),
+            directory: DirectorySettings::default(),
         }
     }
 }
 
 impl Settings {
-    /// The effective settings as TOML, for `user-service config`. No setting
-    /// holds a secret yet; any that does must be redacted here.
+    /// The effective settings as TOML, for `user-service config`. Secrets
+    /// print as `[redacted]` (see [`Secret`]).
     pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
         toml::to_string(self)
     }

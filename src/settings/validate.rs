@@ -3,7 +3,7 @@ use std::{fmt, time::Duration};
 
 use tracing_subscriber::EnvFilter;
 
-use super::{Settings, limits, tls};
+use super::{Settings, limits, store, tls};
 
 /// The longest a shutdown phase may last: anything longer is surely a typo
 /// (`"300m"` for `"300ms"`) and would stall deployments.
@@ -35,6 +35,7 @@ pub(super) fn invalid(key: &'static str, reason: impl Into<String>) -> Invalid {
 pub(super) fn validate(settings: &Settings) -> Result<(), Invalid> {
     limits::validate(&settings.limits)?;
     tls::validate(&settings.tls)?;
+    store::validate(&settings.store, &settings.directory)?;
     let shutdown = &settings.shutdown;
     if shutdown.grace_period > MAX_SHUTDOWN_PHASE {
         return Err(invalid("shutdown.grace_period", "must be at most 1h"));

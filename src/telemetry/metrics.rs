@@ -10,7 +10,7 @@ use prometheus::{
 };
 use tonic::Code;
 
-use crate::layers::{ALL_CODES, CATALOG, Method, code_name};
+use crate::methods::{self, ALL_CODES, Method, code_name};
 
 /// The go-grpc-prometheus latency buckets, in seconds.
 const HANDLING_BUCKETS: [f64; 11] = [
@@ -26,7 +26,8 @@ pub struct RpcMetrics {
 #[derive(Debug)]
 struct Instruments {
     registry: Registry,
-    /// Per catalog method: label lookups happen once, here, not per call.
+    /// Per method of the table, by index: label lookups happen once, here,
+    /// not per call.
     methods: Vec<MethodInstruments>,
     duration_ms: OtelHistogram<f64>,
 }
@@ -73,7 +74,7 @@ impl RpcMetrics {
         registry.register(Box::new(handling.clone()))?;
         registry.register(Box::new(ProcessCollector::for_self()))?;
 
-        let methods = CATALOG
+        let methods = methods::table()
             .iter()
             .map(|entry| {
                 let call = [entry.grpc_type.as_str(), entry.service, entry.method];
@@ -140,5 +141,12 @@ impl RpcMetrics {
             tracing::warn!(error = %err, "metrics.encode_failed");
         }
         String::from_utf8(text).unwrap_or_default()
+    }
+}
+
+impl RpcMetrics {
+    /// The registry `/metrics` renders, for other parts' metrics (the store's).
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
     }
 }

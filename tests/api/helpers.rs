@@ -16,7 +16,7 @@ use tonic_health::pb::{
 use user_service::{
     proto::{UserRequest, UserResponse, users_client::UsersClient, users_server::Users},
     server::Application,
-    settings::Settings,
+    settings::{Settings, StoreSettings},
     users::UserDirectory,
 };
 
@@ -118,6 +118,8 @@ pub(crate) struct TestApp {
     pub(crate) tls: Option<ClientTls>,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<anyhow::Result<()>>,
+    /// Holds the SQLite store of a test that did not choose its own.
+    _store_dir: Option<tempfile::TempDir>,
 }
 
 /// Spawns the real service with test settings, ready (health SERVING).
@@ -136,7 +138,17 @@ pub(crate) async fn spawn_app_over(
     users: TestUsers,
     tls: Option<ClientTls>,
 ) -> TestApp {
-    let app = Application::build_with(settings, users)
+    let mut settings = settings;
+    // Every test gets a fresh store unless it chose one.
+    let store_dir = (settings.store.url == StoreSettings::default().url).then(|| {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        settings.store.url = format!("sqlite://{}/users.db", dir.path().display());
+        dir
+    });
+    let store = user_service::store::open(&settings.store)
+        .await
+        .expect("the store opens");
+    let app = Application::build_with(settings, users, store)
         .await
         .expect("the server binds");
     let addr = app.local_addr();
@@ -155,6 +167,7 @@ pub(crate) async fn spawn_app_over(
         tls,
         shutdown: Some(shutdown),
         server,
+        _store_dir: store_dir,
     };
     let mut updates = test_app.watch("").await;
     while next_status(&mut updates).await != ServingStatus::Serving {}

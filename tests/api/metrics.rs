@@ -66,6 +66,32 @@ async fn metrics_count_calls_by_code_under_the_grpc_dashboard_names() {
         Some(5.0)
     );
     assert!(body.contains(r#"grpc_server_handling_seconds_bucket{grpc_method="ListUser",grpc_service="user.Users",grpc_type="unary",le="0.005"}"#));
+    // Methods never called are there too, at zero, user.v1 included.
+    for method in [
+        "CreateUser",
+        "GetUser",
+        "ListUsers",
+        "UpdateUser",
+        "DeleteUser",
+        "UndeleteUser",
+    ] {
+        let v1 = format!(
+            r#"grpc_method="{method}",grpc_service="user.v1.UserService",grpc_type="unary""#
+        );
+        let started = format!("grpc_server_started_total{{{v1}}} 0");
+        assert!(
+            body.lines().any(|line| line == started),
+            "{started} in {body}"
+        );
+        assert_eq!(
+            value_of(
+                &body,
+                &format!("grpc_server_handled_total{{grpc_code=\"NotFound\",{v1}}}")
+            ),
+            Some(0.0),
+            "{body}"
+        );
+    }
     assert!(value_of(&body, "process_resident_memory_bytes").is_some_and(|bytes| bytes > 0.0));
     assert!(value_of(&body, "process_open_fds").is_some_and(|fds| fds > 0.0));
 }
@@ -76,7 +102,12 @@ async fn unknown_methods_share_one_label_set() {
     call_raw(&app, "/user.Users/DeleteUser").await;
     call_raw(&app, "/random.Service/Method42").await;
     let (_, body) = scrape(app.admin_addr.expect("admin enabled")).await;
-    assert!(!body.contains("DeleteUser") && !body.contains("random.Service"));
+    // user.v1.UserService has a DeleteUser; user.Users has none.
+    assert!(
+        !body.contains(r#"grpc_method="DeleteUser",grpc_service="user.Users""#)
+            && !body.contains("random.Service"),
+        "{body}"
+    );
     let unknown = r#"grpc_code="Unimplemented",grpc_method="unknown",grpc_service="unknown",grpc_type="unary""#;
     assert_eq!(
         value_of(&body, &format!("grpc_server_handled_total{{{unknown}}}")),
@@ -88,9 +119,15 @@ async fn unknown_methods_share_one_label_set() {
         .filter(|line| line.starts_with("grpc_server_started_total{"))
     {
         assert!(
-            ["user.Users", "grpc.health", "grpc.reflection", "unknown"]
-                .iter()
-                .any(|known| line.contains(known)),
+            [
+                "user.Users",
+                "user.v1.UserService",
+                "grpc.health",
+                "grpc.reflection",
+                "unknown",
+            ]
+            .iter()
+            .any(|known| line.contains(known)),
             "{line}"
         );
     }

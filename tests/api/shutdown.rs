@@ -120,11 +120,19 @@ async fn health_never_flips_back_to_serving_after_shutdown_starts() {
     assert_eq!(next_status(&mut updates).await, ServingStatus::Serving);
     app.trigger_shutdown();
     assert_eq!(next_status(&mut updates).await, ServingStatus::NotServing);
-    // The stream ends at drain without ever reporting SERVING again.
-    while let Ok(Some(Ok(update))) =
-        tokio::time::timeout(BOUND, futures::StreamExt::next(&mut updates)).await
-    {
-        assert_ne!(update.status(), ServingStatus::Serving);
+    // The stream ends at drain without ever reporting SERVING again; a
+    // stream still open after the bound means shutdown hangs on it.
+    loop {
+        let next = tokio::time::timeout(BOUND, futures::StreamExt::next(&mut updates))
+            .await
+            .unwrap_or_else(|_| {
+                panic!("the watch stream did not end within {BOUND:?} of shutdown: a hang")
+            });
+        match next {
+            Some(Ok(update)) => assert_ne!(update.status(), ServingStatus::Serving),
+            Some(Err(status)) => panic!("the watch stream failed instead of ending: {status:?}"),
+            None => break,
+        }
     }
     app.stopped(BOUND).await.expect("clean shutdown");
 }

@@ -1,0 +1,29 @@
+//! The store implementations behind [`crate::directory::UserStore`], chosen
+//! by `store.url`, and the wrapper that traces, meters and bounds them.
+
+mod instrumented;
+mod metrics;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+pub use instrumented::Instrumented;
+pub use metrics::StoreMetrics;
+pub use sqlite::SqliteStore;
+
+use crate::{directory::UserStore, settings::StoreSettings};
+
+/// Opens the store `settings.url` names, migrating it when
+/// `settings.migrate`. The server wraps it in [`Instrumented`].
+pub async fn open(settings: &StoreSettings) -> anyhow::Result<Arc<dyn UserStore>> {
+    Ok(Arc::new(SqliteStore::open(&settings.url, settings).await?))
+}
+
+/// Applies the migrations and returns (`user-service migrate`).
+pub async fn migrate(settings: &StoreSettings) -> anyhow::Result<()> {
+    let settings = StoreSettings {
+        migrate: true,
+        ..settings.clone()
+    };
+    SqliteStore::open(&settings.url, &settings).await.map(drop)
+}
