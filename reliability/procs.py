@@ -175,6 +175,9 @@ class Service(Proc):
             "USER_SERVICE__ADMIN__ADDR": self.admin_addr,
             "USER_SERVICE__SHUTDOWN__GRACE_PERIOD": grace,
             "USER_SERVICE__SHUTDOWN__DRAIN_TIMEOUT": drain,
+            # A store of its own, beside the logs, never in the working directory.
+            "USER_SERVICE__STORE__URL": "sqlite://" + os.path.join(
+                tempfile.mkdtemp(prefix=f"store-{name}-", dir=os.path.dirname(LOG_DIR)), "users.db"),
         })
         if otlp:
             env.update({

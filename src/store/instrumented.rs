@@ -1,7 +1,12 @@
 //! Wraps any store: each operation gets a CLIENT span (a child of the
 //! call's span, with the stable database attributes and never a value),
 //! its duration recorded, and a time bound past which it is UNAVAILABLE.
-use std::{borrow::Cow, future::Future, sync::Arc, time::{Duration, Instant}};
+use std::{
+    borrow::Cow,
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use opentelemetry::{
     Context, KeyValue,
@@ -28,7 +33,11 @@ pub struct Instrumented {
 
 impl Instrumented {
     /// Wraps `inner`: operations longer than `timeout` fail UNAVAILABLE.
-    pub fn new(inner: Arc<dyn UserStore>, timeout: Duration, metrics: Option<StoreMetrics>) -> Self {
+    pub fn new(
+        inner: Arc<dyn UserStore>,
+        timeout: Duration,
+        metrics: Option<StoreMetrics>,
+    ) -> Self {
         let info = inner.info();
         let mut attributes = vec![
             KeyValue::new("db.system.name", info.system),
@@ -69,7 +78,11 @@ impl Instrumented {
         };
         // Answers about the data (not found, taken) are not failures of
         // the operation; only the store's own failures carry error.type.
-        let error = result.as_ref().err().filter(|err| err.is_store_failure()).map(StoreError::kind);
+        let error = result
+            .as_ref()
+            .err()
+            .filter(|err| err.is_store_failure())
+            .map(StoreError::kind);
         if let Some(metrics) = &self.metrics {
             metrics.record(operation, started.elapsed().as_secs_f64(), error);
         }
@@ -95,12 +108,23 @@ impl Instrumented {
         let mut attributes = self.attributes.clone();
         attributes.push(KeyValue::new("db.operation.name", operation));
         let span = tracer
-            .span_builder(Cow::Owned(format!("{operation} users")))
+            .span_builder(span_name(operation))
             .with_kind(SpanKind::Client)
             .with_attributes(attributes)
             .start_with_context(tracer, &parent);
         Some(parent.with_span(span))
     }
+}
+
+/// `{db.operation.name} {db.collection.name}`, without formatting per call.
+fn span_name(operation: &'static str) -> Cow<'static, str> {
+    Cow::Borrowed(match operation {
+        "SELECT" => "SELECT users",
+        "INSERT" => "INSERT users",
+        "UPDATE" => "UPDATE users",
+        "DELETE" => "DELETE users",
+        _ => "users",
+    })
 }
 
 #[async_trait::async_trait]

@@ -7,11 +7,12 @@ use user_service::server::Application;
 
 use crate::helpers::{bounded, spawn_app, test_settings};
 
-const EXPECTED_SERVICES: [&str; 4] = [
+const EXPECTED_SERVICES: [&str; 5] = [
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
     "user.Users",
+    "user.v1.UserService",
 ];
 
 async fn ask_v1(
@@ -104,9 +105,81 @@ async fn file_containing_symbol_describes_the_users_service() {
 }
 
 #[tokio::test]
+async fn the_directory_is_described_with_the_well_known_types_it_imports() {
+    let app = spawn_app().await;
+    let response = ask_v1(
+        app.channel.clone(),
+        v1::server_reflection_request::MessageRequest::FileContainingSymbol(
+            "user.v1.UserService".into(),
+        ),
+    )
+    .await
+    .expect("reflection answers");
+    let v1::server_reflection_response::MessageResponse::FileDescriptorResponse(files) = response
+    else {
+        panic!("expected file descriptors, got {response:?}");
+    };
+    let files: Vec<FileDescriptorProto> = files
+        .file_descriptor_proto
+        .iter()
+        .map(|bytes| FileDescriptorProto::decode(bytes.as_slice()).expect("a valid descriptor"))
+        .collect();
+    let directory_file = files
+        .iter()
+        .find(|file| file.name() == "user/v1/user_service.proto")
+        .expect("the user.v1 file");
+    // Clients resolve the imports by file name: each must be served.
+    for needed in [
+        "google/protobuf/field_mask.proto",
+        "google/protobuf/timestamp.proto",
+    ] {
+        assert!(
+            directory_file.dependency.iter().any(|d| d == needed),
+            "{needed} not imported"
+        );
+        let response = ask_v1(
+            app.channel.clone(),
+            v1::server_reflection_request::MessageRequest::FileByFilename(needed.into()),
+        )
+        .await
+        .expect("reflection answers");
+        let v1::server_reflection_response::MessageResponse::FileDescriptorResponse(found) =
+            response
+        else {
+            panic!("{needed} is not served: {response:?}");
+        };
+        let file = FileDescriptorProto::decode(found.file_descriptor_proto[0].as_slice())
+            .expect("a valid descriptor");
+        assert_eq!(file.name(), needed);
+    }
+    let directory = files
+        .iter()
+        .find(|file| file.package() == "user.v1")
+        .expect("the user.v1 file");
+    let methods: Vec<&str> = directory.service[0]
+        .method
+        .iter()
+        .map(|m| m.name())
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "CreateUser",
+            "GetUser",
+            "ListUsers",
+            "UpdateUser",
+            "DeleteUser",
+            "UndeleteUser"
+        ]
+    );
+}
+
+#[tokio::test]
 async fn reflection_can_be_switched_off() {
     let mut settings = test_settings();
     settings.server.reflection = false;
+    let store_dir = tempfile::tempdir().expect("a temporary directory");
+    settings.store.url = format!("sqlite://{}/users.db", store_dir.path().display());
     let app = Application::build(settings).await.expect("binds");
     let addr = app.local_addr();
     let server = tokio::spawn(app.run_until(futures::future::pending()));

@@ -20,12 +20,23 @@ pub(crate) struct Running {
     pub(crate) logs: mpsc::UnboundedReceiver<serde_json::Value>,
 }
 
+/// A fresh directory for one process's SQLite store, under the test
+/// target's own temporary directory (never the working directory).
+pub(crate) fn fresh_store_url() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("store-{}-{n}", std::process::id()));
+    format!("sqlite://{}/users.db", dir.display())
+}
+
 /// The binary with a clean environment: no inherited settings, admin on an
-/// ephemeral loopback port, then `env` on top.
+/// ephemeral loopback port, a store of its own, then `env` on top.
 pub(crate) fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(BIN);
     command
         .args(args)
+        .env("USER_SERVICE__STORE__URL", fresh_store_url())
         .env_remove("RUST_LOG")
         .env_remove("USER_SERVICE_CONFIG")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
