@@ -66,7 +66,12 @@ impl From<DirectoryError> for Status {
                 for violation in violations {
                     details.add_bad_request_violation(violation.field, violation.description);
                 }
-                errors::status_with_details(Code::InvalidArgument, message, "INVALID_ARGUMENT", details)
+                errors::status_with_details(
+                    Code::InvalidArgument,
+                    message,
+                    "INVALID_ARGUMENT",
+                    details,
+                )
             }
             DirectoryError::PageToken(token) => {
                 let reason = match token {
@@ -74,8 +79,14 @@ impl From<DirectoryError> for Status {
                     TokenError::Mismatch => "PAGE_TOKEN_MISMATCH",
                     TokenError::Expired => "PAGE_TOKEN_EXPIRED",
                 };
-                let details = ErrorDetails::with_bad_request_violation("page_token", token.to_string());
-                errors::status_with_details(Code::InvalidArgument, token.to_string(), reason, details)
+                let details =
+                    ErrorDetails::with_bad_request_violation("page_token", token.to_string());
+                errors::status_with_details(
+                    Code::InvalidArgument,
+                    token.to_string(),
+                    reason,
+                    details,
+                )
             }
             DirectoryError::Store { id, error } => store_status(id, error),
         }
@@ -83,10 +94,20 @@ impl From<DirectoryError> for Status {
 }
 
 fn store_status(id: Option<UserId>, error: StoreError) -> Status {
-    let name = id.map(|id| id.name()).unwrap_or_else(|| "the user".to_owned());
+    let name = id
+        .map(|id| id.name())
+        .unwrap_or_else(|| "the user".to_owned());
     let (code, message, reason) = match &error {
-        StoreError::NotFound => (Code::NotFound, format!("{name} not found"), "USER_NOT_FOUND"),
-        StoreError::UserIdTaken => (Code::AlreadyExists, format!("{name} already exists"), "USER_ALREADY_EXISTS"),
+        StoreError::NotFound => (
+            Code::NotFound,
+            format!("{name} not found"),
+            "USER_NOT_FOUND",
+        ),
+        StoreError::UserIdTaken => (
+            Code::AlreadyExists,
+            format!("{name} already exists"),
+            "USER_ALREADY_EXISTS",
+        ),
         StoreError::EmailTaken => (
             Code::AlreadyExists,
             "another user that is not deleted has this email".to_owned(),
@@ -102,18 +123,34 @@ fn store_status(id: Option<UserId>, error: StoreError) -> Status {
             format!("{name} is deleted: undelete it first"),
             "USER_DELETED",
         ),
-        StoreError::NotDeleted => (Code::AlreadyExists, format!("{name} is not deleted"), "USER_NOT_DELETED"),
+        StoreError::NotDeleted => (
+            Code::AlreadyExists,
+            format!("{name} is not deleted"),
+            "USER_NOT_DELETED",
+        ),
         StoreError::Unavailable(cause) => {
             tracing::warn!(error = format!("{cause:#}"), "store.unavailable");
-            (Code::Unavailable, "the user store is unavailable; retry later".to_owned(), "STORE_UNAVAILABLE")
+            (
+                Code::Unavailable,
+                "the user store is unavailable; retry later".to_owned(),
+                "STORE_UNAVAILABLE",
+            )
         }
         StoreError::Full(cause) => {
             tracing::error!(error = format!("{cause:#}"), "store.full");
-            (Code::ResourceExhausted, "the user store is out of space".to_owned(), "STORE_FULL")
+            (
+                Code::ResourceExhausted,
+                "the user store is out of space".to_owned(),
+                "STORE_FULL",
+            )
         }
         StoreError::Conflict(cause) => {
             tracing::info!(error = format!("{cause:#}"), "store.conflict");
-            (Code::Aborted, "a concurrent change won; retry".to_owned(), "STORE_CONFLICT")
+            (
+                Code::Aborted,
+                "a concurrent change won; retry".to_owned(),
+                "STORE_CONFLICT",
+            )
         }
         StoreError::Unexpected(cause) => {
             tracing::error!(error = format!("{cause:#}"), "store.unexpected_error");
@@ -136,8 +173,14 @@ mod tests {
     #[test]
     fn every_violation_is_listed() {
         let status = Status::from(DirectoryError::InvalidArgument(vec![
-            FieldViolation { field: "user.email", description: "is required".to_owned() },
-            FieldViolation { field: "user_id", description: "bad".to_owned() },
+            FieldViolation {
+                field: "user.email",
+                description: "is required".to_owned(),
+            },
+            FieldViolation {
+                field: "user_id",
+                description: "bad".to_owned(),
+            },
         ]));
         assert_eq!(status.code(), Code::InvalidArgument);
         let fields: Vec<_> = status
@@ -157,10 +200,26 @@ mod tests {
         let cases = [
             (StoreError::NotFound, Code::NotFound, "USER_NOT_FOUND"),
             (StoreError::EtagMismatch, Code::Aborted, "ETAG_MISMATCH"),
-            (StoreError::Deleted, Code::FailedPrecondition, "USER_DELETED"),
-            (StoreError::Unavailable(anyhow::anyhow!("secret-path")), Code::Unavailable, "STORE_UNAVAILABLE"),
-            (StoreError::Full(anyhow::anyhow!("secret-path")), Code::ResourceExhausted, "STORE_FULL"),
-            (StoreError::Unexpected(anyhow::anyhow!("secret-path")), Code::Internal, "INTERNAL"),
+            (
+                StoreError::Deleted,
+                Code::FailedPrecondition,
+                "USER_DELETED",
+            ),
+            (
+                StoreError::Unavailable(anyhow::anyhow!("secret-path")),
+                Code::Unavailable,
+                "STORE_UNAVAILABLE",
+            ),
+            (
+                StoreError::Full(anyhow::anyhow!("secret-path")),
+                Code::ResourceExhausted,
+                "STORE_FULL",
+            ),
+            (
+                StoreError::Unexpected(anyhow::anyhow!("secret-path")),
+                Code::Internal,
+                "INTERNAL",
+            ),
         ];
         for (error, code, expected) in cases {
             let status = Status::from(DirectoryError::store(&id)(error));

@@ -54,7 +54,9 @@ impl Filter {
                     more
                 }
                 [Token::Word(word), ..] if word == "OR" || word == "NOT" => {
-                    return Err(format!("{word} is not supported: only AND joins conditions"));
+                    return Err(format!(
+                        "{word} is not supported: only AND joins conditions"
+                    ));
                 }
                 [other, ..] => {
                     return Err(format!("expected AND, found {}", describe(other)));
@@ -69,7 +71,9 @@ fn condition(tokens: &[Token]) -> Result<(Condition, &[Token]), String> {
     if let Some(Token::Word(word)) = tokens.first()
         && matches!(word.as_str(), "NOT" | "OR" | "AND")
     {
-        return Err(format!("{word} is not supported here: a condition is `field = value`, joined by AND"));
+        return Err(format!(
+            "{word} is not supported here: a condition is `field = value`, joined by AND"
+        ));
     }
     let [field, operator, value, rest @ ..] = tokens else {
         return Err("a condition is `field = value`".to_owned());
@@ -93,7 +97,10 @@ fn condition(tokens: &[Token]) -> Result<(Condition, &[Token]), String> {
             other => return Err(format!("state must be ACTIVE or DELETED, not `{other}`")),
         },
         ("email" | "display_name", other) => {
-            return Err(format!("{field} must be compared with a quoted string, not {}", describe(other)));
+            return Err(format!(
+                "{field} must be compared with a quoted string, not {}",
+                describe(other)
+            ));
         }
         (other, _) => {
             return Err(format!(
@@ -123,7 +130,10 @@ fn tokenize(filter: &str) -> Result<Vec<Token>, String> {
             tokens.push(Token::Text(quoted(&mut chars)?));
         } else if c.is_ascii_alphanumeric() || c == '_' {
             let mut word = String::new();
-            while let Some(&(_, c)) = chars.peek().filter(|(_, c)| c.is_ascii_alphanumeric() || *c == '_') {
+            while let Some(&(_, c)) = chars
+                .peek()
+                .filter(|(_, c)| c.is_ascii_alphanumeric() || *c == '_')
+            {
                 word.push(c);
                 chars.next();
             }
@@ -188,8 +198,9 @@ mod tests {
 
     #[test]
     fn the_subset_parses() {
-        let filter = Filter::parse(r#"email = "Ann@X.org" AND display_name="A \"B\"" AND state = DELETED"#)
-            .expect("valid");
+        let filter =
+            Filter::parse(r#"email = "Ann@X.org" AND display_name="A \"B\"" AND state = DELETED"#)
+                .expect("valid");
         assert_eq!(
             filter.conditions,
             [

@@ -92,7 +92,9 @@ impl Email {
             return Err(format!("must be at most {MAX_EMAIL_BYTES} bytes"));
         }
         match email.split_once('@') {
-            Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@') => {
+            Some((local, domain))
+                if !local.is_empty() && !domain.is_empty() && !domain.contains('@') =>
+            {
                 Ok(Self(email.to_owned()))
             }
             _ => Err("must have one @ between a non-empty local part and domain".to_owned()),
@@ -244,17 +246,40 @@ mod tests {
         for ok in ["a", "alice", "a-1", "b0", &format!("a{}", "b".repeat(62))] {
             assert!(UserId::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "1a", "A", "a-", "-a", "a_b", "a.b", "é", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "1a",
+            "A",
+            "a-",
+            "-a",
+            "a_b",
+            "a.b",
+            "é",
+            &"a".repeat(64),
+        ] {
             assert!(UserId::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn names_hold_client_ids_or_canonical_uuids() {
-        assert_eq!(UserId::from_name("users/alice").expect("ok").as_str(), "alice");
+        assert_eq!(
+            UserId::from_name("users/alice").expect("ok").as_str(),
+            "alice"
+        );
         let generated = UserId::generate();
-        assert_eq!(UserId::from_name(&generated.name()).expect("uuid"), generated);
-        for bad in ["alice", "users/", "users/Alice", "user/alice", "users/a/b", "users/7D444840-9DC0-11D1-B245-5FFDCE74FAD2"] {
+        assert_eq!(
+            UserId::from_name(&generated.name()).expect("uuid"),
+            generated
+        );
+        for bad in [
+            "alice",
+            "users/",
+            "users/Alice",
+            "user/alice",
+            "users/a/b",
+            "users/7D444840-9DC0-11D1-B245-5FFDCE74FAD2",
+        ] {
             assert!(UserId::from_name(bad).is_err(), "{bad}");
         }
     }
@@ -268,7 +293,10 @@ mod tests {
         let long = format!("{}@b.c", "a".repeat(251));
         assert!(Email::parse(&long).is_err());
         assert!(Email::parse(&long[1..]).is_ok());
-        assert_eq!(Email::parse("Ann@Example.COM").expect("ok").key(), "ann@example.com");
+        assert_eq!(
+            Email::parse("Ann@Example.COM").expect("ok").key(),
+            "ann@example.com"
+        );
     }
 
     #[test]

@@ -83,13 +83,19 @@ mod tests {
     #[test]
     fn the_default_is_create_time_ascending() {
         assert_eq!(Ordering::parse("").expect("empty"), Ordering::default());
-        assert_eq!(Ordering::parse(" create_time asc ").expect("asc"), Ordering::default());
+        assert_eq!(
+            Ordering::parse(" create_time asc ").expect("asc"),
+            Ordering::default()
+        );
     }
 
     #[test]
     fn each_field_may_be_descending() {
         let ordering = Ordering::parse("email desc").expect("email desc");
-        assert_eq!((ordering.field, ordering.descending), (SortField::Email, true));
+        assert_eq!(
+            (ordering.field, ordering.descending),
+            (SortField::Email, true)
+        );
         assert_eq!(ordering.to_string(), "email desc");
         let ordering = Ordering::parse("display_name").expect("display_name");
         assert_eq!(ordering.to_string(), "display_name asc");

@@ -92,7 +92,10 @@ impl PageTokens {
         let raw = URL_SAFE_NO_PAD
             .decode(token)
             .map_err(|_| TokenError::Invalid)?;
-        let split = raw.len().checked_sub(TAG_BYTES).ok_or(TokenError::Invalid)?;
+        let split = raw
+            .len()
+            .checked_sub(TAG_BYTES)
+            .ok_or(TokenError::Invalid)?;
         let (body, tag) = raw.split_at(split);
         self.mac(body)
             .verify_slice(tag)
@@ -202,7 +205,10 @@ mod tests {
         let replica = PageTokens::new(b"shared", HOUR);
         assert_eq!(replica.read(&token, "b", Micros(0)), Ok(cursor()));
         let foreign = PageTokens::new(b"other", HOUR);
-        assert_eq!(foreign.read(&token, "b", Micros(0)), Err(TokenError::Invalid));
+        assert_eq!(
+            foreign.read(&token, "b", Micros(0)),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
@@ -214,7 +220,11 @@ mod tests {
             let mut changed = raw.clone();
             changed[position] ^= 0x01;
             let changed = URL_SAFE_NO_PAD.encode(changed);
-            assert_eq!(tokens.read(&changed, "b", Micros(0)), Err(TokenError::Invalid), "byte {position}");
+            assert_eq!(
+                tokens.read(&changed, "b", Micros(0)),
+                Err(TokenError::Invalid),
+                "byte {position}"
+            );
         }
         for junk in ["", "x", "!!!!", &"A".repeat(5000)] {
             assert_eq!(tokens.read(junk, "b", Micros(0)), Err(TokenError::Invalid));
@@ -225,8 +235,14 @@ mod tests {
     fn tokens_are_bound_and_expire() {
         let tokens = PageTokens::new(b"secret", HOUR);
         let token = tokens.issue("email asc", &cursor(), Micros(0));
-        assert_eq!(tokens.read(&token, "email desc", Micros(0)), Err(TokenError::Mismatch));
+        assert_eq!(
+            tokens.read(&token, "email desc", Micros(0)),
+            Err(TokenError::Mismatch)
+        );
         let late = Micros(0).plus(HOUR + Duration::from_secs(1));
-        assert_eq!(tokens.read(&token, "email asc", late), Err(TokenError::Expired));
+        assert_eq!(
+            tokens.read(&token, "email asc", late),
+            Err(TokenError::Expired)
+        );
     }
 }

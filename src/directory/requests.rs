@@ -22,9 +22,7 @@ struct Violations(Vec<FieldViolation>);
 
 impl Violations {
     fn check<T, E: ToString>(&mut self, field: &'static str, result: Result<T, E>) -> Option<T> {
-        result
-            .map_err(|err| self.add(field, err.to_string()))
-            .ok()
+        result.map_err(|err| self.add(field, err.to_string())).ok()
     }
 
     fn add(&mut self, field: &'static str, description: impl Into<String>) {
@@ -147,7 +145,11 @@ impl TryFrom<v1::ListUsersRequest> for ListUsers {
                 None
             }
             0 => Some(DEFAULT_PAGE_SIZE),
-            size => Some(u32::try_from(size).unwrap_or(MAX_PAGE_SIZE).min(MAX_PAGE_SIZE)),
+            size => Some(
+                u32::try_from(size)
+                    .unwrap_or(MAX_PAGE_SIZE)
+                    .min(MAX_PAGE_SIZE),
+            ),
         };
         let filter = violations.check("filter", Filter::parse(&request.filter));
         let ordering = violations.check("order_by", Ordering::parse(&request.order_by));
@@ -198,7 +200,10 @@ impl TryFrom<v1::UpdateUserRequest> for UpdateUser {
             return violations.finish(|| None);
         };
         let id = violations.check("user.name", UserId::from_name(&user.name));
-        let paths = request.update_mask.map(|mask| mask.paths).unwrap_or_default();
+        let paths = request
+            .update_mask
+            .map(|mask| mask.paths)
+            .unwrap_or_default();
         // AIP-134: no mask (or an empty one) means the fields that are set.
         let (mut email, mut display_name) = match paths.is_empty() {
             true => (!user.email.is_empty(), !user.display_name.is_empty()),
@@ -257,7 +262,9 @@ mod tests {
 
     fn fields(err: DirectoryError) -> Vec<&'static str> {
         match err {
-            DirectoryError::InvalidArgument(violations) => violations.iter().map(|v| v.field).collect(),
+            DirectoryError::InvalidArgument(violations) => {
+                violations.iter().map(|v| v.field).collect()
+            }
             other => panic!("not INVALID_ARGUMENT: {other}"),
         }
     }
@@ -271,9 +278,15 @@ mod tests {
             validate_only: false,
         };
         let err = CreateUser::try_from(request).expect_err("all bad");
-        assert_eq!(fields(err), ["user_id", "request_id", "user.email", "user.display_name"]);
+        assert_eq!(
+            fields(err),
+            ["user_id", "request_id", "user.email", "user.display_name"]
+        );
         let missing = v1::CreateUserRequest::default();
-        assert_eq!(fields(CreateUser::try_from(missing).expect_err("no user")), ["user"]);
+        assert_eq!(
+            fields(CreateUser::try_from(missing).expect_err("no user")),
+            ["user"]
+        );
     }
 
     #[test]
@@ -309,7 +322,10 @@ mod tests {
             order_by: "uid".to_owned(),
             ..Default::default()
         };
-        assert_eq!(fields(ListUsers::try_from(request).expect_err("bad")), ["filter", "order_by"]);
+        assert_eq!(
+            fields(ListUsers::try_from(request).expect_err("bad")),
+            ["filter", "order_by"]
+        );
     }
 
     fn update(user: v1::User, paths: Option<&[&str]>) -> Result<UpdateUser, DirectoryError> {
@@ -326,17 +342,27 @@ mod tests {
     fn no_mask_means_the_fields_that_are_set() {
         let changes = update(user("", "Ann"), None).expect("valid").changes;
         assert_eq!(changes.email, None);
-        assert_eq!(changes.display_name, Some(DisplayName::parse("Ann").expect("ok")));
+        assert_eq!(
+            changes.display_name,
+            Some(DisplayName::parse("Ann").expect("ok"))
+        );
     }
 
     #[test]
     fn a_mask_names_fields_and_star_means_all() {
-        let changes = update(user("a@b", "Ann"), Some(&["email"])).expect("valid").changes;
+        let changes = update(user("a@b", "Ann"), Some(&["email"]))
+            .expect("valid")
+            .changes;
         assert!(changes.email.is_some() && changes.display_name.is_none());
-        let changes = update(user("a@b", ""), Some(&["*"])).expect("valid").changes;
+        let changes = update(user("a@b", ""), Some(&["*"]))
+            .expect("valid")
+            .changes;
         assert_eq!(changes.display_name, Some(DisplayName::default()));
         // `*` replaces the email too, which must then be valid.
-        assert_eq!(fields(update(user("", ""), Some(&["*"])).expect_err("no email")), ["user.email"]);
+        assert_eq!(
+            fields(update(user("", ""), Some(&["*"])).expect_err("no email")),
+            ["user.email"]
+        );
     }
 
     #[test]

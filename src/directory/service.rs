@@ -81,7 +81,10 @@ impl Directory {
                 users.truncate(list.page_size as usize);
                 users
                     .last()
-                    .map(|last| self.tokens.issue(&binding, &Cursor::after(last, query.ordering), now))
+                    .map(|last| {
+                        self.tokens
+                            .issue(&binding, &Cursor::after(last, query.ordering), now)
+                    })
                     .unwrap_or_default()
             }
             false => String::new(),
@@ -107,10 +110,12 @@ impl Directory {
         }
         // AIP-134 allow_missing: the update creates the user.
         let Some(email) = write.what.email.clone() else {
-            return Err(DirectoryError::InvalidArgument(vec![super::error::FieldViolation {
-                field: "user.email",
-                description: "is required to create the user (allow_missing)".to_owned(),
-            }]));
+            return Err(DirectoryError::InvalidArgument(vec![
+                super::error::FieldViolation {
+                    field: "user.email",
+                    description: "is required to create the user (allow_missing)".to_owned(),
+                },
+            ]));
         };
         let new = NewUser {
             id: update.id.clone(),
@@ -177,20 +182,36 @@ fn preview(new: NewUser) -> User {
 }
 
 fn answer<T, U: From<T>>(result: Result<T, DirectoryError>) -> Result<Response<U>, Status> {
-    result.map(|value| Response::new(value.into())).map_err(Status::from)
+    result
+        .map(|value| Response::new(value.into()))
+        .map_err(Status::from)
 }
 
 #[tonic::async_trait]
 impl UserService for Directory {
-    async fn create_user(&self, request: Request<v1::CreateUserRequest>) -> Result<Response<v1::User>, Status> {
+    async fn create_user(
+        &self,
+        request: Request<v1::CreateUserRequest>,
+    ) -> Result<Response<v1::User>, Status> {
         let create = CreateUser::try_from(request.into_inner())?;
         answer(self.create(create).await)
     }
 
-    async fn get_user(&self, request: Request<v1::GetUserRequest>) -> Result<Response<v1::User>, Status> {
+    async fn get_user(
+        &self,
+        request: Request<v1::GetUserRequest>,
+    ) -> Result<Response<v1::User>, Status> {
         let id = requests::named("name", &request.get_ref().name)?;
-        let user = self.store.get(&id).await.map_err(DirectoryError::store(&id));
-        answer(user.and_then(|user| user.ok_or_else(|| DirectoryError::store(&id)(StoreError::NotFound))))
+        let user = self
+            .store
+            .get(&id)
+            .await
+            .map_err(DirectoryError::store(&id));
+        answer(
+            user.and_then(|user| {
+                user.ok_or_else(|| DirectoryError::store(&id)(StoreError::NotFound))
+            }),
+        )
     }
 
     async fn list_users(
@@ -201,12 +222,18 @@ impl UserService for Directory {
         answer(self.list(list).await)
     }
 
-    async fn update_user(&self, request: Request<v1::UpdateUserRequest>) -> Result<Response<v1::User>, Status> {
+    async fn update_user(
+        &self,
+        request: Request<v1::UpdateUserRequest>,
+    ) -> Result<Response<v1::User>, Status> {
         let update = UpdateUser::try_from(request.into_inner())?;
         answer(self.update(update).await)
     }
 
-    async fn delete_user(&self, request: Request<v1::DeleteUserRequest>) -> Result<Response<v1::User>, Status> {
+    async fn delete_user(
+        &self,
+        request: Request<v1::DeleteUserRequest>,
+    ) -> Result<Response<v1::User>, Status> {
         answer(self.delete(request.into_inner()).await)
     }
 
@@ -223,6 +250,11 @@ impl UserService for Directory {
             new_etag: new_etag(),
             what: (),
         };
-        answer(self.store.undelete(&write).await.map_err(DirectoryError::store(&id)))
+        answer(
+            self.store
+                .undelete(&write)
+                .await
+                .map_err(DirectoryError::store(&id)),
+        )
     }
 }

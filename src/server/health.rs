@@ -20,7 +20,10 @@ use tonic_health::{
     server::{HealthReporter, HealthService},
 };
 
-use crate::proto::{users_server::SERVICE_NAME as USERS_SERVICE, v1::user_service_server::SERVICE_NAME as DIRECTORY_SERVICE};
+use crate::proto::{
+    users_server::SERVICE_NAME as USERS_SERVICE,
+    v1::user_service_server::SERVICE_NAME as DIRECTORY_SERVICE,
+};
 
 /// The names that follow the process alone: the whole server and `user.Users`.
 pub const PROCESS_NAMES: [&str; 2] = ["", USERS_SERVICE];
@@ -83,7 +86,9 @@ impl HealthSwitch {
             false => ServingStatus::NotServing,
         };
         for name in PROCESS_NAMES {
-            self.reporter.set_service_status(name, status(process)).await;
+            self.reporter
+                .set_service_status(name, status(process))
+                .await;
         }
         self.reporter
             .set_service_status(STORE_NAME, status(process && inputs.store_answers))

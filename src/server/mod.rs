@@ -62,7 +62,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let store = crate::store::open(&settings.store)
             .await
-            .context("cannot open the store")?;
+            .context("cannot open the store named by store.url")?;
         Self::build_with(settings, UserDirectory, store).await
     }
 
@@ -102,8 +102,7 @@ impl Application {
         // The store's first answer decides its first status.
         health.set_store_answers(store.ping().await.is_ok()).await;
         let (draining, draining_rx) = watch::channel(false);
-        let recording =
-            admin.is_some() || crate::telemetry::metrics_exported();
+        let recording = admin.is_some() || crate::telemetry::metrics_exported();
         let stack = stack::build(
             &settings,
             stack::Parts {
@@ -184,7 +183,10 @@ impl Application {
             self.health.clone(),
             self.store_settings.health_interval,
         ));
-        let purge = tokio::spawn(store_tasks::purge(self.store.clone(), self.store_settings.clone()));
+        let purge = tokio::spawn(store_tasks::purge(
+            self.store.clone(),
+            self.store_settings.clone(),
+        ));
         let _background = AbortOnDrop([store_health, purge]);
         // Never fires: accepting ends with `incoming` (see above).
         let stopped_accepting = std::future::pending::<()>();
@@ -263,7 +265,10 @@ async fn page_tokens(settings: &Settings, store: &dyn UserStore) -> anyhow::Resu
             .context("cannot read the page-token secret from the store")?,
         false => configured.as_bytes().to_vec(),
     };
-    Ok(PageTokens::new(&secret, settings.directory.page_token_lifetime))
+    Ok(PageTokens::new(
+        &secret,
+        settings.directory.page_token_lifetime,
+    ))
 }
 
 /// Ends the server's background tasks when serving ends, however it ends.

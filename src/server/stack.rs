@@ -75,7 +75,10 @@ pub fn build<U: Users>(settings: &Settings, parts: Parts<U>) -> anyhow::Result<S
     }
     Ok(Stack {
         routes: routes.routes(),
-        observe: ObserveLayer::new(settings.telemetry.trace_health_and_reflection, parts.metrics),
+        observe: ObserveLayer::new(
+            settings.telemetry.trace_health_and_reflection,
+            parts.metrics,
+        ),
         admission: AdmissionLayer::new(limits.request_timeout, limits.max_concurrent_calls),
     })
 }

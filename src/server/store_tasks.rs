@@ -20,7 +20,11 @@ const MAX_BATCHES_PER_SWEEP: u32 = 20;
 
 /// Checks the store every `interval` and reports it to health; runs until
 /// dropped.
-pub(crate) async fn follow_store(store: Arc<dyn UserStore>, health: HealthSwitch, interval: Duration) {
+pub(crate) async fn follow_store(
+    store: Arc<dyn UserStore>,
+    health: HealthSwitch,
+    interval: Duration,
+) {
     let mut answers = true;
     let mut streak = 0;
     let mut ticks = tokio::time::interval(interval);
@@ -40,7 +44,9 @@ pub(crate) async fn follow_store(store: Arc<dyn UserStore>, health: HealthSwitch
         streak = 0;
         match result {
             Ok(()) => tracing::info!("store.reachable: user.v1.UserService is SERVING again"),
-            Err(err) => tracing::warn!(error = %err, "store.unreachable: user.v1.UserService is NOT_SERVING"),
+            Err(err) => {
+                tracing::warn!(error = %err, "store.unreachable: user.v1.UserService is NOT_SERVING")
+            }
         }
         health.set_store_answers(answers).await;
     }

@@ -62,7 +62,8 @@ mod tests {
     fn secrets_never_print() {
         let secret = Secret::new("hunter2");
         assert_eq!(format!("{secret:?}"), "Secret([redacted])");
-        let toml = toml::to_string(&std::collections::BTreeMap::from([("s", &secret)])).expect("toml");
+        let toml =
+            toml::to_string(&std::collections::BTreeMap::from([("s", &secret)])).expect("toml");
         assert!(!toml.contains("hunter2"), "{toml}");
         assert!(toml.contains(REDACTED));
         assert_eq!(secret.expose(), "hunter2");

@@ -3,7 +3,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Secret, validate::{Invalid, invalid}};
+use super::{
+    Secret,
+    validate::{Invalid, invalid},
+};
 
 /// `[store]`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,7 +86,10 @@ impl Default for DirectorySettings {
 const MAX_PURGE_AFTER: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// Returns the first impossible store or directory setting.
-pub(super) fn validate(store: &StoreSettings, directory: &DirectorySettings) -> Result<(), Invalid> {
+pub(super) fn validate(
+    store: &StoreSettings,
+    directory: &DirectorySettings,
+) -> Result<(), Invalid> {
     if !store.url.starts_with("sqlite:") {
         return Err(invalid(
             "store.url",
@@ -91,10 +97,16 @@ pub(super) fn validate(store: &StoreSettings, directory: &DirectorySettings) -> 
         ));
     }
     if store.url.contains(":memory:") || store.url.contains("mode=memory") {
-        return Err(invalid("store.url", "must name a file: an in-memory database loses every user at exit"));
+        return Err(invalid(
+            "store.url",
+            "must name a file: an in-memory database loses every user at exit",
+        ));
     }
     if !matches!(store.sqlite_synchronous.as_str(), "full" | "normal") {
-        return Err(invalid("store.sqlite_synchronous", "must be full or normal"));
+        return Err(invalid(
+            "store.sqlite_synchronous",
+            "must be full or normal",
+        ));
     }
     if store.max_connections == 0 {
         return Err(invalid("store.max_connections", "must be at least 1"));
@@ -107,7 +119,10 @@ pub(super) fn validate(store: &StoreSettings, directory: &DirectorySettings) -> 
         ("store.timeout", store.timeout),
         ("store.purge_interval", store.purge_interval),
         ("store.health_interval", store.health_interval),
-        ("directory.page_token_lifetime", directory.page_token_lifetime),
+        (
+            "directory.page_token_lifetime",
+            directory.page_token_lifetime,
+        ),
     ];
     if let Some((key, _)) = durations.iter().find(|(_, value)| value.is_zero()) {
         return Err(invalid(key, "must be greater than 0"));

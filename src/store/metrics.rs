@@ -36,7 +36,12 @@ impl StoreMetrics {
                 "Duration of database client operations.",
             )
             .buckets(BUCKETS.to_vec()),
-            &["db_system_name", "db_collection_name", "db_operation_name", "error_type"],
+            &[
+                "db_system_name",
+                "db_collection_name",
+                "db_operation_name",
+                "error_type",
+            ],
         )?;
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(PoolCollector::new(store.clone())?))?;
@@ -73,10 +78,12 @@ impl StoreMetrics {
     /// Records one operation; `error` is its `error.type` when it failed.
     pub fn record(&self, operation: &'static str, seconds: f64, error: Option<&'static str>) {
         let error_label = error.unwrap_or("");
-        if let Ok(histogram) =
-            self.duration
-                .get_metric_with_label_values(&[self.system, "users", operation, error_label])
-        {
+        if let Ok(histogram) = self.duration.get_metric_with_label_values(&[
+            self.system,
+            "users",
+            operation,
+            error_label,
+        ]) {
             histogram.observe(seconds);
         }
         let mut attributes = vec![
@@ -110,7 +117,10 @@ impl PoolCollector {
                 &["db_system_name", "state"],
             )?,
             max: IntGaugeVec::new(
-                Opts::new("db_client_connection_max", "The most connections the pool opens."),
+                Opts::new(
+                    "db_client_connection_max",
+                    "The most connections the pool opens.",
+                ),
                 &["db_system_name"],
             )?,
         })
@@ -119,16 +129,28 @@ impl PoolCollector {
 
 impl Collector for PoolCollector {
     fn desc(&self) -> Vec<&Desc> {
-        self.connections.desc().into_iter().chain(self.max.desc()).collect()
+        self.connections
+            .desc()
+            .into_iter()
+            .chain(self.max.desc())
+            .collect()
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
         let usage = self.store.pool_usage();
         let system = self.store.info().system;
         let gauge = |count: u64| i64::try_from(count).unwrap_or(i64::MAX);
-        self.connections.with_label_values(&[system, "idle"]).set(gauge(usage.idle));
-        self.connections.with_label_values(&[system, "used"]).set(gauge(usage.used));
+        self.connections
+            .with_label_values(&[system, "idle"])
+            .set(gauge(usage.idle));
+        self.connections
+            .with_label_values(&[system, "used"])
+            .set(gauge(usage.used));
         self.max.with_label_values(&[system]).set(gauge(usage.max));
-        self.connections.collect().into_iter().chain(self.max.collect()).collect()
+        self.connections
+            .collect()
+            .into_iter()
+            .chain(self.max.collect())
+            .collect()
     }
 }

@@ -4,11 +4,13 @@
 use std::{path::Path, str::FromStr};
 
 use anyhow::Context;
+use futures::future::BoxFuture;
 use sqlx::{
-    AssertSqlSafe, Row, Sqlite, Transaction,
+    AssertSqlSafe, Connection, Row, Sqlite, Transaction,
+    pool::PoolConnectionMetadata,
     sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-        SqliteSynchronous,
+        SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+        SqliteRow, SqliteSynchronous,
     },
 };
 use uuid::Uuid;
@@ -31,7 +33,8 @@ pub struct SqliteStore {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
-const COLUMNS: &str = "id, uid, email, display_name, state, create_time, update_time, delete_time, purge_time, etag";
+const COLUMNS: &str =
+    "id, uid, email, display_name, state, create_time, update_time, delete_time, purge_time, etag";
 
 impl SqliteStore {
     /// Opens (creating it and its directory when missing) the file `url`
@@ -57,6 +60,7 @@ impl SqliteStore {
             SqlitePoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(settings.acquire_timeout)
+                .before_acquire(settled)
         };
         let writer = pool(1)
             .connect_with(options.clone())
@@ -64,11 +68,18 @@ impl SqliteStore {
             .with_context(|| format!("cannot open the SQLite store {}", path.display()))?;
         if settings.migrate {
             migrate(&writer).await?;
+        } else {
+            check_migrated(&writer).await?;
         }
         let reader = pool(settings.max_connections)
             .connect_with(options.read_only(true))
             .await
-            .with_context(|| format!("cannot open the SQLite store {} for reading", path.display()))?;
+            .with_context(|| {
+                format!(
+                    "cannot open the SQLite store {} for reading",
+                    path.display()
+                )
+            })?;
         Ok(Self {
             writer,
             reader,
@@ -81,7 +92,10 @@ impl SqliteStore {
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(classify)
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(classify)
     }
 }
 
@@ -91,6 +105,53 @@ pub async fn migrate(pool: &SqlitePool) -> anyhow::Result<()> {
         .run(pool)
         .await
         .context("cannot apply the store's migrations")
+}
+
+/// False for a connection still inside a transaction once its queued
+/// rollback has run (the ping waits for it). SQLite rolls a transaction back
+/// by itself on some errors (disk full, I/O error); sqlx's own ROLLBACK then
+/// fails, leaves it counting an open transaction, and every later BEGIN on
+/// that connection fails too: the pool replaces such a connection.
+fn settled(
+    conn: &mut SqliteConnection,
+    _: PoolConnectionMetadata,
+) -> BoxFuture<'_, Result<bool, sqlx::Error>> {
+    Box::pin(async move {
+        if conn.is_in_transaction() {
+            conn.ping().await?;
+        }
+        Ok(!conn.is_in_transaction())
+    })
+}
+
+/// With `store.migrate = false` the schema must be there already: saying so
+/// at start-up beats "no such table" on the first call.
+async fn check_migrated(pool: &SqlitePool) -> anyhow::Result<()> {
+    let tracked: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+    )
+    .fetch_one(pool)
+    .await
+    .context("cannot read the store's schema version")?;
+    let applied: Vec<i64> = match tracked {
+        true => sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await
+            .context("cannot read the store's schema version")?,
+        false => Vec::new(),
+    };
+    let missing = MIGRATOR
+        .iter()
+        .filter(|migration| !migration.migration_type.is_down_migration())
+        .filter(|migration| !applied.contains(&migration.version))
+        .count();
+    if missing > 0 {
+        anyhow::bail!(
+            "the store lacks {missing} of the schema's migrations and store.migrate is false: \
+             run `user-service migrate` first, or set store.migrate = true"
+        );
+    }
+    Ok(())
 }
 
 fn namespace(path: &Path) -> String {
@@ -103,16 +164,23 @@ fn namespace(path: &Path) -> String {
 /// free space (full), or a bug (unexpected).
 fn classify(err: sqlx::Error) -> StoreError {
     let primary = match &err {
-        sqlx::Error::Database(db) => db.code().and_then(|code| code.parse::<i32>().ok()).map(|code| code & 0xff),
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .map(|code| code & 0xff),
         _ => None,
     };
     match (&err, primary) {
         (_, Some(13)) => StoreError::Full(err.into()),
         // BUSY, LOCKED, NOMEM, READONLY, IOERR, CANTOPEN, PROTOCOL.
         (_, Some(5 | 6 | 7 | 8 | 10 | 14 | 15)) => StoreError::Unavailable(err.into()),
-        (sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed, _) => {
-            StoreError::Unavailable(err.into())
-        }
+        (
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::WorkerCrashed,
+            _,
+        ) => StoreError::Unavailable(err.into()),
         _ => StoreError::Unexpected(err.into()),
     }
 }
@@ -180,7 +248,10 @@ async fn email_taken(
 
 /// Checks a create against what is stored; `Some` is the user an earlier
 /// call with the same request id created.
-async fn check_new(tx: &mut Transaction<'static, Sqlite>, user: &NewUser) -> Result<Option<User>, StoreError> {
+async fn check_new(
+    tx: &mut Transaction<'static, Sqlite>,
+    user: &NewUser,
+) -> Result<Option<User>, StoreError> {
     if let Some(request_id) = &user.request_id
         && let Some(earlier) = by_request_id(tx, request_id).await?
     {
@@ -200,7 +271,9 @@ async fn load_for_write<T>(
     tx: &mut Transaction<'static, Sqlite>,
     write: &Write<T>,
 ) -> Result<User, StoreError> {
-    let user = select_user(tx, &write.id).await?.ok_or(StoreError::NotFound)?;
+    let user = select_user(tx, &write.id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     match &write.etag {
         Some(etag) if *etag != user.etag => Err(StoreError::EtagMismatch),
         _ => Ok(user),
@@ -271,7 +344,9 @@ fn list_sql(query: &ListQuery) -> (String, Vec<Value>) {
         });
         values.push(Value::Text(cursor.id.as_str().to_owned()));
     }
-    sql.push_str(&format!(" ORDER BY {column} {direction}, id {direction} LIMIT ?"));
+    sql.push_str(&format!(
+        " ORDER BY {column} {direction}, id {direction} LIMIT ?"
+    ));
     values.push(Value::Int(i64::from(query.limit)));
     (sql, values)
 }
@@ -306,9 +381,9 @@ impl UserStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
-        let created = select_user(&mut tx, &user.id)
-            .await?
-            .ok_or_else(|| StoreError::Unexpected(anyhow::anyhow!("an inserted user is missing")))?;
+        let created = select_user(&mut tx, &user.id).await?.ok_or_else(|| {
+            StoreError::Unexpected(anyhow::anyhow!("an inserted user is missing"))
+        })?;
         commit(tx).await?;
         Ok((created, true))
     }
@@ -354,7 +429,9 @@ impl UserStore for SqliteStore {
             return Ok(user);
         }
         if let Some(email) = &write.what.email {
-            if email.key() != email_key(&user.email) && email_taken(&mut tx, &email.key(), &user.id).await? {
+            if email.key() != email_key(&user.email)
+                && email_taken(&mut tx, &email.key(), &user.id).await?
+            {
                 return Err(StoreError::EmailTaken);
             }
             user.email = email.as_str().to_owned();
@@ -428,7 +505,10 @@ impl UserStore for SqliteStore {
             .await
             .map_err(classify)?;
         commit(tx).await?;
-        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(classify)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(classify)?;
         Ok(())
     }
 
@@ -442,10 +522,11 @@ impl UserStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
-        let kept: Vec<u8> = sqlx::query_scalar("SELECT value FROM service_meta WHERE key = 'page_token_secret'")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(classify)?;
+        let kept: Vec<u8> =
+            sqlx::query_scalar("SELECT value FROM service_meta WHERE key = 'page_token_secret'")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(classify)?;
         commit(tx).await?;
         Ok(kept)
     }
@@ -461,7 +542,10 @@ impl UserStore for SqliteStore {
         PoolUsage {
             idle,
             used: open.saturating_sub(idle),
-            max: pools.iter().map(|pool| u64::from(pool.options().get_max_connections())).sum(),
+            max: pools
+                .iter()
+                .map(|pool| u64::from(pool.options().get_max_connections()))
+                .sum(),
         }
     }
 }
@@ -484,7 +568,10 @@ mod tests {
             limit: 11,
         };
         let (sql, values) = list_sql(&query);
-        assert!(sql.contains("AND (email_key, id) < (?, ?) ORDER BY email_key DESC, id DESC LIMIT ?"), "{sql}");
+        assert!(
+            sql.contains("AND (email_key, id) < (?, ?) ORDER BY email_key DESC, id DESC LIMIT ?"),
+            "{sql}"
+        );
         assert!(!sql.contains("OFFSET"));
         assert_eq!(values.len(), 5);
         assert_eq!(values[4], Value::Int(11));
