@@ -9,6 +9,7 @@ mod in_process;
 #[path = "../common/process.rs"]
 mod process;
 mod receiver;
+mod store_spans;
 mod with_binary;
 
 /// A fresh W3C `traceparent` (sampled) with its trace and span ids.

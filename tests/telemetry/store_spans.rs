@@ -1,0 +1,179 @@
+//! Store operations as CLIENT spans, children of the call's SERVER span,
+//! with the stable database attributes and never a parameter value. Run on
+//! the real binary: this test binary's in-process telemetry belongs to
+//! `in_process` (one global subscriber), and the binary is the real thing.
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use tonic::transport::Channel;
+use user_service::proto::v1::{
+    CreateUserRequest, GetUserRequest, User, user_service_client::UserServiceClient,
+};
+
+use crate::{
+    Caller,
+    process::{WAIT_BOUND, exit_code, send_signal, start},
+    receiver::{self, Received, ReceivedSpan, hex, string_attribute},
+};
+
+const EMAIL: &str = "Span.Secret-7f3a@example.org";
+const DISPLAY_NAME: &str = "Display Secret 9c1e";
+
+/// The spans of `caller`'s trace once both `server` and `client` arrived.
+async fn trace_with(
+    received: &Received,
+    caller: &Caller,
+    server: &str,
+    client: &str,
+) -> Vec<ReceivedSpan> {
+    let arrived = received
+        .wait_until(WAIT_BOUND, || {
+            let spans = received.spans_in_trace(&caller.trace_id);
+            [server, client]
+                .iter()
+                .all(|name| spans.iter().any(|received| received.span.name == *name))
+        })
+        .await;
+    assert!(
+        arrived,
+        "{server} and {client} arrived within {WAIT_BOUND:?}"
+    );
+    received.spans_in_trace(&caller.trace_id)
+}
+
+fn named<'a>(spans: &'a [ReceivedSpan], name: &str) -> &'a ReceivedSpan {
+    let mut matching = spans.iter().filter(|received| received.span.name == name);
+    let found = matching
+        .next()
+        .unwrap_or_else(|| panic!("a {name} span in {spans:#?}"));
+    assert!(matching.next().is_none(), "one {name} span per call");
+    found
+}
+
+/// Asserts `client` is a database CLIENT span of `operation`, child of `server`.
+fn assert_store_span(server: &ReceivedSpan, client: &ReceivedSpan, operation: &str) {
+    assert_eq!(server.span.kind, SpanKind::Server as i32);
+    assert_eq!(client.span.kind, SpanKind::Client as i32);
+    assert_eq!(client.span.trace_id, server.span.trace_id);
+    assert_eq!(hex(&client.span.parent_span_id), hex(&server.span.span_id));
+    let attrs = &client.span.attributes;
+    let attr = |key| string_attribute(attrs, key);
+    assert_eq!(attr("db.system.name").as_deref(), Some("sqlite"));
+    assert_eq!(attr("db.operation.name").as_deref(), Some(operation));
+    assert_eq!(attr("db.collection.name").as_deref(), Some("users"));
+    assert_eq!(
+        attr("db.namespace").as_deref(),
+        Some("users"),
+        "the database file's name"
+    );
+    assert!(attr("error.type").is_none(), "{attrs:?}");
+}
+
+/// Asserts no attribute of any span (or of its events) holds one of `values`.
+fn assert_no_values(spans: &[ReceivedSpan], values: &[&str]) {
+    for received in spans {
+        let span = &received.span;
+        let events = span.events.iter().flat_map(|event| event.attributes.iter());
+        for kv in span.attributes.iter().chain(events) {
+            let shown = format!("{:?}", kv.value);
+            for value in values {
+                assert!(
+                    !shown.contains(value),
+                    "{} carries {value:?} in {}: {shown}",
+                    span.name,
+                    kv.key
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn create_and_get_calls_have_a_store_client_span_under_their_server_span() {
+    let (collector, received) = receiver::start_grpc(None).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let endpoint = format!("http://{collector}");
+    let url = format!("sqlite://{}/users.db", dir.path().display());
+    let mut running = start(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("USER_SERVICE__STORE__URL", url.as_str()),
+    ])
+    .await;
+    let channel = Channel::from_shared(format!("http://{}", running.addr))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connects");
+    let mut client = UserServiceClient::new(channel);
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let create = CreateUserRequest {
+        user: Some(User {
+            email: EMAIL.to_owned(),
+            display_name: DISPLAY_NAME.to_owned(),
+            ..User::default()
+        }),
+        user_id: "traced-user".to_owned(),
+        request_id: request_id.clone(),
+        validate_only: false,
+    };
+    let creating = Caller::new();
+    let created = client
+        .create_user(creating.request(create))
+        .await
+        .expect("created")
+        .into_inner();
+    let getting = Caller::new();
+    let get = GetUserRequest {
+        name: created.name.clone(),
+    };
+    client.get_user(getting.request(get)).await.expect("found");
+
+    let spans = trace_with(
+        &received,
+        &creating,
+        "user.v1.UserService/CreateUser",
+        "INSERT users",
+    )
+    .await;
+    let server = named(&spans, "user.v1.UserService/CreateUser");
+    assert_eq!(
+        hex(&server.span.parent_span_id),
+        creating.span_id,
+        "the caller's child"
+    );
+    assert_store_span(server, named(&spans, "INSERT users"), "INSERT");
+    let secrets = [
+        EMAIL,
+        &EMAIL.to_lowercase(),
+        DISPLAY_NAME,
+        &request_id,
+        &created.uid,
+        &created.etag,
+    ];
+    assert_no_values(&spans, &secrets);
+
+    let spans = trace_with(
+        &received,
+        &getting,
+        "user.v1.UserService/GetUser",
+        "SELECT users",
+    )
+    .await;
+    assert_store_span(
+        named(&spans, "user.v1.UserService/GetUser"),
+        named(&spans, "SELECT users"),
+        "SELECT",
+    );
+    assert_no_values(&spans, &secrets);
+    // The store's own values are never on a span either: the id travels
+    // in the call's name only, never as a database attribute.
+    assert_no_values(
+        &spans
+            .into_iter()
+            .filter(|s| s.span.kind == SpanKind::Client as i32)
+            .collect::<Vec<_>>(),
+        &["traced-user"],
+    );
+
+    send_signal(&running.child, "TERM");
+    assert_eq!(exit_code(&mut running.child, WAIT_BOUND).await, Some(0));
+}
