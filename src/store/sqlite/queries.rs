@@ -1,0 +1,194 @@
+//! The statements of the store's transactions, and a listing's SQL.
+use sqlx::{AssertSqlSafe, Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::rows::{COLUMNS, classify, user_from};
+use crate::directory::{
+    Condition, ListQuery, NewUser, SortField, SortKey, StoreError, User, UserId, Write, email_key,
+};
+
+pub(super) async fn select_user(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: &UserId,
+) -> Result<Option<User>, StoreError> {
+    let sql = AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE id = ?"));
+    let row = sqlx::query(sql)
+        .bind(id.as_str())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(classify)?;
+    row.as_ref().map(user_from).transpose()
+}
+
+pub(super) async fn by_request_id(
+    tx: &mut Transaction<'static, Sqlite>,
+    request_id: &Uuid,
+) -> Result<Option<User>, StoreError> {
+    let sql = AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE request_id = ?"));
+    let row = sqlx::query(sql)
+        .bind(request_id.to_string())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(classify)?;
+    row.as_ref().map(user_from).transpose()
+}
+
+/// True when a user other than `id` that is not deleted has `key`.
+pub(super) async fn email_taken(
+    tx: &mut Transaction<'static, Sqlite>,
+    key: &str,
+    id: &UserId,
+) -> Result<bool, StoreError> {
+    sqlx::query("SELECT 1 FROM users WHERE email_key = ? AND state = 1 AND id <> ?")
+        .bind(key)
+        .bind(id.as_str())
+        .fetch_optional(&mut **tx)
+        .await
+        .map(|row| row.is_some())
+        .map_err(classify)
+}
+
+/// Checks a create against what is stored; `Some` is the user an earlier
+/// call with the same request id created.
+pub(super) async fn check_new(
+    tx: &mut Transaction<'static, Sqlite>,
+    user: &NewUser,
+) -> Result<Option<User>, StoreError> {
+    if let Some(request_id) = &user.request_id
+        && let Some(earlier) = by_request_id(tx, request_id).await?
+    {
+        return Ok(Some(earlier));
+    }
+    if select_user(tx, &user.id).await?.is_some() {
+        return Err(StoreError::UserIdTaken);
+    }
+    if email_taken(tx, &user.email.key(), &user.id).await? {
+        return Err(StoreError::EmailTaken);
+    }
+    Ok(None)
+}
+
+/// Loads the user a write names and checks its etag.
+pub(super) async fn load_for_write<T>(
+    tx: &mut Transaction<'static, Sqlite>,
+    write: &Write<T>,
+) -> Result<User, StoreError> {
+    let user = select_user(tx, &write.id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    match &write.etag {
+        Some(etag) if *etag != user.etag => Err(StoreError::EtagMismatch),
+        _ => Ok(user),
+    }
+}
+
+pub(super) async fn save(
+    tx: &mut Transaction<'static, Sqlite>,
+    user: &User,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE users SET email = ?, email_key = ?, display_name = ?, state = ?, update_time = ?, \
+         delete_time = ?, purge_time = ?, etag = ? WHERE id = ?",
+    )
+    .bind(&user.email)
+    .bind(email_key(&user.email))
+    .bind(&user.display_name)
+    .bind(user.state.code())
+    .bind(user.update_time.0)
+    .bind(user.delete_time.map(|time| time.0))
+    .bind(user.purge_time.map(|time| time.0))
+    .bind(&user.etag)
+    .bind(user.id.as_str())
+    .execute(&mut **tx)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+pub(super) async fn commit(tx: Transaction<'static, Sqlite>) -> Result<(), StoreError> {
+    tx.commit().await.map_err(classify)
+}
+
+/// The SQL and the bound values of one page of a listing.
+pub(super) fn list_sql(query: &ListQuery) -> (String, Vec<Value>) {
+    let mut sql = format!("SELECT {COLUMNS} FROM users WHERE 1 = 1");
+    let mut values = Vec::new();
+    if !query.show_deleted {
+        sql.push_str(" AND state = 1");
+    }
+    for condition in &query.filter.conditions {
+        match condition {
+            Condition::Email(key) => {
+                sql.push_str(" AND email_key = ?");
+                values.push(Value::Text(key.clone()));
+            }
+            Condition::DisplayName(name) => {
+                sql.push_str(" AND display_name = ?");
+                values.push(Value::Text(name.clone()));
+            }
+            Condition::State(state) => {
+                sql.push_str(" AND state = ?");
+                values.push(Value::Int(state.code()));
+            }
+        }
+    }
+    let column = match query.ordering.field {
+        SortField::CreateTime => "create_time",
+        SortField::Email => "email_key",
+        SortField::DisplayName => "display_name",
+    };
+    let (direction, after) = match query.ordering.descending {
+        true => ("DESC", "<"),
+        false => ("ASC", ">"),
+    };
+    if let Some(cursor) = &query.after {
+        sql.push_str(&format!(" AND ({column}, id) {after} (?, ?)"));
+        values.push(match &cursor.key {
+            SortKey::Time(time) => Value::Int(time.0),
+            SortKey::Text(text) => Value::Text(text.clone()),
+        });
+        values.push(Value::Text(cursor.id.as_str().to_owned()));
+    }
+    sql.push_str(&format!(
+        " ORDER BY {column} {direction}, id {direction} LIMIT ?"
+    ));
+    values.push(Value::Int(i64::from(query.limit)));
+    (sql, values)
+}
+
+/// A value bound to a listing's query.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Value {
+    /// An integer column.
+    Int(i64),
+    /// A text column.
+    Text(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::{Cursor, Filter, Ordering};
+
+    #[test]
+    fn listings_page_by_keyset_never_offset() {
+        let query = ListQuery {
+            filter: Filter::parse(r#"email = "A@b" AND state = ACTIVE"#).expect("filter"),
+            ordering: Ordering::parse("email desc").expect("order"),
+            show_deleted: false,
+            after: Some(Cursor {
+                key: SortKey::Text("a@b".to_owned()),
+                id: UserId::from_stored("ann".to_owned()),
+            }),
+            limit: 11,
+        };
+        let (sql, values) = list_sql(&query);
+        assert!(
+            sql.contains("AND (email_key, id) < (?, ?) ORDER BY email_key DESC, id DESC LIMIT ?"),
+            "{sql}"
+        );
+        assert!(!sql.contains("OFFSET"));
+        assert_eq!(values.len(), 5);
+        assert_eq!(values[4], Value::Int(11));
+    }
+}

@@ -1,0 +1,56 @@
+//! Rows and errors: a stored user read back, and driver errors mapped to
+//! what a caller can act on.
+use anyhow::Context;
+use sqlx::{Row, sqlite::SqliteRow};
+use uuid::Uuid;
+
+use crate::directory::{Micros, State, StoreError, User, UserId};
+
+/// The columns every query that reads users selects, in [`user_from`]'s terms.
+pub(super) const COLUMNS: &str =
+    "id, uid, email, display_name, state, create_time, update_time, delete_time, purge_time, etag";
+
+/// Maps a driver error to what callers can act on: retry (unavailable),
+/// free space (full), or a bug (unexpected).
+pub(super) fn classify(err: sqlx::Error) -> StoreError {
+    let primary = match &err {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .map(|code| code & 0xff),
+        _ => None,
+    };
+    match (&err, primary) {
+        (_, Some(13)) => StoreError::Full(err.into()),
+        // BUSY, LOCKED, NOMEM, READONLY, IOERR, CANTOPEN, PROTOCOL.
+        (_, Some(5 | 6 | 7 | 8 | 10 | 14 | 15)) => StoreError::Unavailable(err.into()),
+        (
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::WorkerCrashed,
+            _,
+        ) => StoreError::Unavailable(err.into()),
+        _ => StoreError::Unexpected(err.into()),
+    }
+}
+
+pub(super) fn user_from(row: &SqliteRow) -> Result<User, StoreError> {
+    let read = || -> anyhow::Result<User> {
+        let uid: String = row.try_get("uid")?;
+        let state: i64 = row.try_get("state")?;
+        Ok(User {
+            id: UserId::from_stored(row.try_get("id")?),
+            uid: Uuid::parse_str(&uid).context("stored uid")?,
+            email: row.try_get("email")?,
+            display_name: row.try_get("display_name")?,
+            state: State::from_code(state).context("stored state")?,
+            create_time: Micros(row.try_get("create_time")?),
+            update_time: Micros(row.try_get("update_time")?),
+            delete_time: row.try_get::<Option<i64>, _>("delete_time")?.map(Micros),
+            purge_time: row.try_get::<Option<i64>, _>("purge_time")?.map(Micros),
+            etag: row.try_get("etag")?,
+        })
+    };
+    read().map_err(|err| StoreError::Unexpected(err.context("cannot read a stored user")))
+}
