@@ -1,7 +1,8 @@
 # user-service container image.
 #
 #   docker build -t user-service .
-#   docker run --rm --read-only -p 50051:50051 -p 9464:9464 user-service
+#   docker run --rm --read-only -v user-data:/var/lib/user-service \
+#     -p 50051:50051 -p 9464:9464 user-service
 #
 # Without a registry, scripts/offline-images.sh first builds local stand-ins for
 # both base images under the same names. Pin digests through the build arguments,
@@ -28,9 +29,13 @@ RUN mkdir src \
  && rm -rf src target/release/user-service target/release/deps/user_service-* \
       target/release/deps/libuser_service-* target/release/.fingerprint/user-service-*
 
+# The SQLite migrations are embedded in the binary (sqlx::migrate!).
+COPY migrations ./migrations
 COPY src ./src
+# The store's directory is made here: the runtime image has no shell to make it.
 RUN cargo build --locked --release --bin user-service \
- && install -D -m 0755 target/release/user-service /out/usr/local/bin/user-service
+ && install -D -m 0755 target/release/user-service /out/usr/local/bin/user-service \
+ && install -d -m 0700 /out/var/lib/user-service
 
 # ---------------------------------------------------------------- runtime
 FROM ${RUNTIME_IMAGE}
@@ -38,22 +43,27 @@ FROM ${RUNTIME_IMAGE}
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="user-service" \
-      org.opencontainers.image.description="gRPC User service (user.Users) with health, reflection, OpenTelemetry traces and Prometheus metrics" \
+      org.opencontainers.image.description="gRPC user directory (user.v1.UserService, legacy user.Users) on SQLite, with health, reflection, OpenTelemetry traces and Prometheus metrics" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.base.name="gcr.io/distroless/cc-debian12:nonroot"
 
 COPY --from=build /out/usr/local/bin/user-service /usr/local/bin/user-service
+COPY --from=build --chown=65532:65532 /out/var/lib/user-service /var/lib/user-service
 COPY deploy/config/user-service.toml /etc/user-service/user-service.toml
 
-# The service writes no files: it runs with a read-only root filesystem.
-ENV USER_SERVICE_CONFIG=/etc/user-service/user-service.toml
+# The root filesystem stays read-only: the only files the service writes are
+# the SQLite store's (users.db, -wal, -shm), on the volume below. A new volume
+# starts as a copy of this directory, so it is owned by 65532.
+ENV USER_SERVICE_CONFIG=/etc/user-service/user-service.toml \
+    USER_SERVICE__STORE__URL=sqlite:///var/lib/user-service/users.db
+VOLUME ["/var/lib/user-service"]
 
 # distroless "nonroot"; numeric so Kubernetes runAsNonRoot can verify it.
 USER 65532:65532
 
-# gRPC (user.Users, health, reflection) and Prometheus /metrics.
+# gRPC (user.v1.UserService, user.Users, health, reflection) and Prometheus /metrics.
 EXPOSE 50051 9464
 
 # The binary is its own probe (no shell, no curl in this image); it reads the

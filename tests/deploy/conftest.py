@@ -32,6 +32,16 @@ def run(args, timeout=600, check=True, **kwargs):
     return result
 
 
+def user_v1():
+    """(user_service_pb2, user_service_pb2_grpc) for user.v1, from tests/interop."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "interop"))
+    try:
+        import directory_stubs
+    finally:
+        sys.path.pop(0)
+    return directory_stubs.load()
+
+
 def docker_answers():
     try:
         return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
@@ -59,17 +69,26 @@ def render_text(kustomize_dir):
     return run([tool("kubectl"), "kustomize", kustomize_dir]).stdout
 
 
-@pytest.fixture(scope="session")
-def with_components(tmp_path_factory):
-    """An overlay of deploy/k8s with both optional components switched on."""
-    overlay = tmp_path_factory.mktemp("overlay")
+def overlay(directory, components):
+    """Writes an overlay of deploy/k8s with `components` switched on into `directory`."""
     k8s = os.path.join(ROOT, "deploy", "k8s")
-    (overlay / "kustomization.yaml").write_text(
+    lines = [f"  - {os.path.relpath(os.path.join(k8s, 'components', c), directory)}\n" for c in components]
+    (directory / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\n"
         "kind: Kustomization\n"
-        f"resources: [{os.path.relpath(k8s, overlay)}]\n"
-        "components:\n"
-        f"  - {os.path.relpath(os.path.join(k8s, 'components', 'otlp'), overlay)}\n"
-        f"  - {os.path.relpath(os.path.join(k8s, 'components', 'network-policy'), overlay)}\n"
+        f"resources: [{os.path.relpath(k8s, directory)}]\n"
+        "components:\n" + "".join(lines)
     )
-    return str(overlay)
+    return str(directory)
+
+
+@pytest.fixture(scope="session")
+def with_components(tmp_path_factory):
+    """An overlay of deploy/k8s with the components that fit the SQLite base."""
+    return overlay(tmp_path_factory.mktemp("overlay"), ["otlp", "network-policy"])
+
+
+@pytest.fixture(scope="session")
+def scale_out(tmp_path_factory):
+    """An overlay with every component, scale-out (for a shared store) included."""
+    return overlay(tmp_path_factory.mktemp("scale-out"), ["otlp", "network-policy", "scale-out"])

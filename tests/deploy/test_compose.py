@@ -1,7 +1,9 @@
 """docker-compose.yml end to end: the stack starts healthy, the tutorial client
 gets its answer through 127.0.0.1:50051, the call's span reaches the collector
-with service.name=user-service and the call's trace id, and `docker compose stop`
-ends the service with exit code 0 within its grace period.
+with service.name=user-service and the call's trace id, a user created through
+the stack survives `docker compose restart user-service` and a recreated
+container (it lives on the user-data volume), and `docker compose stop` ends the service with exit code 0
+within its grace period.
 
 Jaeger cannot be pulled here; tests/deploy/compose.test.yml swaps it for an
 OTLP receiver that prints every span (examples/otlp_sink.rs)."""
@@ -14,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, run
+from conftest import ROOT, run, user_v1
 
 PROJECT = "user-service-deploy-test"
 TUTORIAL_CLIENT = os.path.join(ROOT, "tests", "interop", "tutorial_client.py")
@@ -98,6 +100,37 @@ def test_tutorial_client_and_its_trace(stack):
         assert span["name"] == "user.Users/ListUser"
     (child,) = [s for s in recorded_spans() if s["trace_id"] == chosen_trace]
     assert child["parent_span_id"] == parent_span
+
+
+def get_user(pb2, pb2_grpc, name):
+    import grpc
+
+    with grpc.insecure_channel(TARGET) as channel:
+        # wait_for_ready: the call waits (bounded by its timeout) for a restarting server.
+        return pb2_grpc.UserServiceStub(channel).GetUser(pb2.GetUserRequest(name=name), timeout=60,
+                                                         wait_for_ready=True)
+
+
+def test_a_user_survives_a_restart_and_a_new_container(stack):
+    import grpc
+
+    pb2, pb2_grpc = user_v1()
+    user = pb2.User(email=f"{secrets.token_hex(6)}@example.com", display_name="kept")
+    with grpc.insecure_channel(TARGET) as channel:
+        created = pb2_grpc.UserServiceStub(channel).CreateUser(pb2.CreateUserRequest(user=user), timeout=10)
+    first = compose("ps", "-q", "user-service").stdout.strip()
+    compose("restart", "user-service", timeout=120)
+    assert get_user(pb2, pb2_grpc, created.name) == created
+    # A new container (as after an image rebuild) finds it too: it is on the
+    # named volume, not in the container.
+    compose("up", "-d", "--no-deps", "--force-recreate", "--wait", "--wait-timeout", "120", "user-service",
+            timeout=300)
+    second = compose("ps", "-q", "user-service").stdout.strip()
+    assert second and second != first
+    assert get_user(pb2, pb2_grpc, created.name) == created
+    mounts = json.loads(run(["docker", "inspect", second]).stdout)[0]["Mounts"]
+    (data,) = [m for m in mounts if m["Destination"] == "/var/lib/user-service"]
+    assert data["Type"] == "volume" and data["Name"].endswith("_user-data"), data
 
 
 def test_compose_stop_exits_zero_within_grace(stack):

@@ -1,6 +1,7 @@
 """The Dockerfile: builds with the engine here (offline, from the local base
-images), stays small, runs as 65532 on a read-only root filesystem, reports
-healthy, answers the tutorial client and stops cleanly on SIGTERM."""
+images), stays small, runs as 65532 on a read-only root filesystem, keeps its
+users on the store volume (across restarts), reports healthy, answers the
+tutorial client and stops cleanly on SIGTERM."""
 import json
 import os
 import subprocess
@@ -10,9 +11,10 @@ import uuid
 
 import pytest
 
-from conftest import ROOT, TEST_IMAGE, run
+from conftest import ROOT, TEST_IMAGE, run, user_v1
 
 MAX_IMAGE_BYTES = 40_000_000
+STORE_DIR = "/var/lib/user-service"
 TUTORIAL_CLIENT = os.path.join(ROOT, "tests", "interop", "tutorial_client.py")
 # What the tutorial client prints for id 2 (protobuf text format, then print()).
 TWO_ENTRIES = 'details {\n  id: 2\n  value: "twtrubiks"\n}\ndetails {\n  id: 2\n  value: "twtrubiks"\n}\n\n'
@@ -46,7 +48,8 @@ def container(image):
     try:
         yield name
     finally:
-        run(["docker", "rm", "-f", name], check=False)
+        # -v: also the anonymous volume the image's VOLUME gave it.
+        run(["docker", "rm", "-f", "-v", name], check=False)
 
 
 def published_port(container):
@@ -58,9 +61,27 @@ def test_image_is_small(image):
     assert image["Size"] < MAX_IMAGE_BYTES, f"{image['Size'] / 1e6:.1f} MB"
 
 
+def create_user(pb2, stub):
+    user = pb2.User(email=f"{uuid.uuid4().hex[:8]}@example.com", display_name="in the image")
+    return stub.CreateUser(pb2.CreateUserRequest(user=user), timeout=10)
+
+
+def get_user(target, name, bound=30):
+    """GetUser on a container that may still be starting, within `bound` seconds."""
+    import grpc
+
+    pb2, pb2_grpc = user_v1()
+    with grpc.insecure_channel(target) as channel:
+        return pb2_grpc.UserServiceStub(channel).GetUser(pb2.GetUserRequest(name=name), timeout=bound,
+                                                          wait_for_ready=True)
+
+
 def test_image_metadata(image):
     config = image["Config"]
     assert config["User"] == "65532:65532"
+    assert set(config["Volumes"]) == {STORE_DIR}
+    env = dict(item.split("=", 1) for item in config["Env"])
+    assert env["USER_SERVICE__STORE__URL"] == f"sqlite://{STORE_DIR}/users.db"
     assert set(config["ExposedPorts"]) == {"50051/tcp", "9464/tcp"}
     assert config["Healthcheck"]["Test"] == ["CMD", "/usr/local/bin/user-service", "healthcheck"]
     assert config["StopSignal"] == "SIGTERM"
@@ -77,9 +98,22 @@ def test_read_only_container_is_healthy_answers_and_stops_cleanly(container):
                             capture_output=True, text=True, timeout=60)
     assert answer.returncode == 0, answer.stderr
     assert answer.stdout == TWO_ENTRIES
-    user = run(["docker", "exec", container, "/usr/local/bin/user-service", "healthcheck", "--service", "user.Users"])
-    assert "SERVING" in user.stdout
-    # Nothing was written anywhere in the container's filesystem.
+    for service in ("user.Users", "user.v1.UserService"):
+        probe = run(["docker", "exec", container, "/usr/local/bin/user-service", "healthcheck", "--service", service])
+        assert "SERVING" in probe.stdout, service
+
+    # The directory writes users with the root filesystem read-only: they go to
+    # the store volume, and nothing was written anywhere else.
+    import grpc
+
+    pb2, pb2_grpc = user_v1()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = pb2_grpc.UserServiceStub(channel)
+        created = create_user(pb2, stub)
+        assert stub.GetUser(pb2.GetUserRequest(name=created.name), timeout=10) == created
+    inspected = json.loads(run(["docker", "inspect", container]).stdout)[0]
+    assert inspected["HostConfig"]["ReadonlyRootfs"] is True
+    assert [m["Type"] for m in inspected["Mounts"] if m["Destination"] == STORE_DIR] == ["volume"]
     assert run(["docker", "diff", container]).stdout.strip() == ""
     started = time.monotonic()
     run(["docker", "stop", "--time", "30", container])
@@ -90,6 +124,18 @@ def test_read_only_container_is_healthy_answers_and_stops_cleanly(container):
     logs = run(["docker", "logs", container])
     messages = [json.loads(line).get("message", "") for line in logs.stdout.splitlines() if line.startswith("{")]
     assert any(m.startswith("shutdown.complete") for m in messages), logs.stdout
+
+
+def test_users_survive_a_restart_of_the_container(container):
+    import grpc
+
+    wait_healthy(container)
+    pb2, pb2_grpc = user_v1()
+    with grpc.insecure_channel(f"127.0.0.1:{published_port(container)}") as channel:
+        created = create_user(pb2, pb2_grpc.UserServiceStub(channel))
+    run(["docker", "restart", "--time", "30", container], timeout=120)
+    # The published port may change on restart; the volume stays.
+    assert get_user(f"127.0.0.1:{published_port(container)}", created.name) == created
 
 
 def test_a_bad_setting_stops_the_container_with_exit_78(image):

@@ -58,8 +58,9 @@ def test_checkov_dockerfile():
     assert_clean(checkov_results(["--framework", "dockerfile", "-f", "Dockerfile"]))
 
 
-@pytest.mark.parametrize("variant", ["base", "with-components"])
-def test_checkov_rendered_manifests(tmp_path, variant, with_components):
+@pytest.mark.parametrize("variant", ["base", "with-components", "scale-out"])
+def test_checkov_rendered_manifests(tmp_path, variant, with_components, scale_out):
     rendered = tmp_path / "rendered.yaml"
-    rendered.write_text(render_text(os.path.join(ROOT, "deploy", "k8s") if variant == "base" else with_components))
+    base = os.path.join(ROOT, "deploy", "k8s")
+    rendered.write_text(render_text({"base": base, "with-components": with_components, "scale-out": scale_out}[variant]))
     assert_clean(checkov_results(["--framework", "kubernetes", "-f", str(rendered)]))

@@ -39,10 +39,10 @@ def seconds(text):
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
-@pytest.mark.parametrize("variant", ["base", "with-components"])
-def test_rendered_objects_validate_strictly(tmp_path, version, variant, with_components):
+@pytest.mark.parametrize("variant", ["base", "with-components", "scale-out"])
+def test_rendered_objects_validate_strictly(tmp_path, version, variant, with_components, scale_out):
     rendered = tmp_path / "rendered.yaml"
-    rendered.write_text(render_text(BASE if variant == "base" else with_components))
+    rendered.write_text(render_text({"base": BASE, "with-components": with_components, "scale-out": scale_out}[variant]))
     result = run([tool("kubernetes-validate"), "--strict", "--kubernetes-version", version, str(rendered)],
                  check=False)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -62,16 +62,18 @@ def test_strict_validation_rejects_an_unknown_field(tmp_path):
 def test_every_kind_is_there(objects):
     kinds = sorted(o["kind"] for o in objects)
     assert kinds == sorted(["Namespace", "ServiceAccount", "ConfigMap", "Service", "Deployment",
-                            "PodDisruptionBudget", "HorizontalPodAutoscaler"])
+                            "PersistentVolumeClaim"])
 
 
 def test_grpc_probes(objects):
     _, c = container(objects)
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert c[probe]["grpc"]["port"] == 50051, probe
-    assert c["readinessProbe"]["grpc"]["service"] == "user.Users"
-    # Liveness asks for the server as a whole: a Users outage must not restart the pod.
+    # Readiness follows the store (user.v1.UserService); liveness and startup ask
+    # for the process as a whole: a store outage must not restart the pod.
+    assert c["readinessProbe"]["grpc"]["service"] == "user.v1.UserService"
     assert "service" not in c["livenessProbe"]["grpc"]
+    assert "service" not in c["startupProbe"]["grpc"]
     startup_window = c["startupProbe"]["periodSeconds"] * c["startupProbe"]["failureThreshold"]
     assert startup_window >= 10
 
@@ -132,8 +134,10 @@ def test_otel_resource_attributes_name_the_pod(objects):
 def test_deployment_shape(objects):
     deployment = one(objects, "Deployment")
     pod, c = container(objects)
-    assert deployment["spec"]["replicas"] == 2
-    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    # One SQLite file, one process: one replica, and the old pod is gone
+    # before the new one opens the file.
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
     assert c["resources"]["requests"]["cpu"] and c["resources"]["limits"]["memory"]
     keys = {t["topologyKey"] for t in pod["topologySpreadConstraints"]}
     assert "kubernetes.io/hostname" in keys
@@ -152,13 +156,45 @@ def test_service(objects):
     assert selector.items() <= labels.items()
 
 
-def test_disruption_budget_and_autoscaler(objects):
+def test_the_store_lives_on_the_persistent_volume_claim(objects):
+    pod, c = container(objects)
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    path = env["USER_SERVICE__STORE__URL"].removeprefix("sqlite://")
+    assert path.startswith("/") and path.endswith(".db"), path
+    mount = next(m for m in c["volumeMounts"] if path.startswith(m["mountPath"] + "/"))
+    assert not mount.get("readOnly")
+    volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+    claim = one(objects, "PersistentVolumeClaim")
+    assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert pod["securityContext"]["fsGroup"] == 65532  # the volume is writable by the service
+    with open(os.path.join(ROOT, "Dockerfile"), encoding="utf-8") as f:
+        assert f"USER_SERVICE__STORE__URL=sqlite://{path}" in f.read(), "the image keeps the same file"
+
+
+def test_no_autoscaler_or_budget_on_sqlite(objects):
+    """Neither may add a second process on the one SQLite file, nor block drains
+    of the one pod for good."""
+    kinds = {o["kind"] for o in objects}
+    assert not kinds & {"HorizontalPodAutoscaler", "PodDisruptionBudget"}
+
+
+def test_scale_out_component(scale_out):
+    objects = render(scale_out)
+    deployment = one(objects, "Deployment")
+    pod, c = container(objects)
     pdb = one(objects, "PodDisruptionBudget")
     hpa = one(objects, "HorizontalPodAutoscaler")
-    labels = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert deployment["spec"]["replicas"] == hpa["spec"]["minReplicas"] >= 2
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
     assert pdb["spec"]["minAvailable"] < hpa["spec"]["minReplicas"]
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "user-service"}
+    # No SQLite volume to share by mistake: the claim and its mount are gone.
+    assert "PersistentVolumeClaim" not in {o["kind"] for o in objects}
+    assert not any(v.get("persistentVolumeClaim") for v in pod["volumes"])
+    assert {m["mountPath"] for m in c["volumeMounts"]} == {"/etc/user-service", "/tmp"}
 
 
 def test_components(with_components):

@@ -25,11 +25,13 @@ def free_port():
 
 
 class Server:
-    """A user-service process on a free loopback port, ready (health SERVING)."""
+    """A user-service process on a free loopback port, ready (health SERVING),
+    with its SQLite store in a fresh temporary directory (never ./data)."""
 
     def __init__(self, grace_period="200ms"):
         port = free_port()
         self.target = f"127.0.0.1:{port}"
+        self.store = tempfile.TemporaryDirectory(prefix="user-service-store-")
         env = dict(os.environ)
         for inherited in ("USER_SERVICE_CONFIG", "OTEL_EXPORTER_OTLP_ENDPOINT", "RUST_LOG"):
             env.pop(inherited, None)
@@ -38,6 +40,7 @@ class Server:
             "USER_SERVICE__ADMIN__ADDR": "127.0.0.1:0",
             "USER_SERVICE__LOG__FORMAT": "json",
             "USER_SERVICE__SHUTDOWN__GRACE_PERIOD": grace_period,
+            "USER_SERVICE__STORE__URL": f"sqlite://{self.store.name}/users.db",
         })
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen([BINARY], env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -56,7 +59,9 @@ class Server:
                     pytest.fail(f"user-service exited with {self.process.returncode}:\n{self.logs()}")
                 try:
                     # wait_for_ready: the call waits for the connection, not a fixed sleep.
-                    answer = health.Check(health_pb2.HealthCheckRequest(), timeout=1, wait_for_ready=True)
+                    # The directory's name: SERVING once the store answers too.
+                    request = health_pb2.HealthCheckRequest(service="user.v1.UserService")
+                    answer = health.Check(request, timeout=1, wait_for_ready=True)
                     if answer.status == health_pb2.HealthCheckResponse.SERVING:
                         return
                 except grpc.RpcError:
@@ -76,7 +81,9 @@ class Server:
     def stop(self):
         if self.process.poll() is None:
             self.terminate()
-        return self.exit_code()
+        code = self.exit_code()
+        self.store.cleanup()
+        return code
 
 
 @pytest.fixture(scope="session")
@@ -104,3 +111,11 @@ def user_stubs():
     assert protoc.main(args) == 0
     sys.path.insert(0, out)
     return importlib.import_module("user_pb2"), importlib.import_module("user_pb2_grpc")
+
+
+@pytest.fixture(scope="session")
+def directory_stubs():
+    """user_service_pb2 and user_service_pb2_grpc (user.v1), from the repository's proto."""
+    import directory_stubs as stubs
+
+    return stubs.load()

@@ -10,6 +10,7 @@ SERVICES = [
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
     "user.Users",
+    "user.v1.UserService",
 ]
 V1_METHOD = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
 
