@@ -1,4 +1,4 @@
-//! The table of bad inputs (README, "Bad input"). Each row is a case that
+//! The table of bad inputs (docs/operating.md, "Bad input"). Each row is a case that
 //! asserts the status or behaviour its input gets. Each case runs alone
 //! against a fresh server, and the whole table runs against one plaintext and
 //! one mutual-TLS server, which must still answer ListUser and health

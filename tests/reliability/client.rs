@@ -119,7 +119,7 @@ pub(crate) fn reason(status: &Status) -> String {
         .unwrap_or_default()
 }
 
-/// Whether `status` is the load-shedding refusal the README documents.
+/// Whether `status` is the load-shedding refusal docs/operating.md documents.
 pub(crate) fn is_shed(status: &Status) -> bool {
     status.code() == Code::ResourceExhausted && reason(status) == "OVERLOADED"
 }
