@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
-targets=(settings list_user_request)
+targets=(settings list_user_request directory_request)
 CARGO_FUZZ_VERSION=0.13.2
 
 # cargo-fuzz passes nightly-only flags to rustc (-Zsanitizer,
