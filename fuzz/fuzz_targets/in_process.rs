@@ -30,7 +30,7 @@ use user_service::{
     },
     settings::{Settings, StoreSettings},
     store::Instrumented,
-    users::UserDirectory,
+    users::LegacyUsers,
 };
 
 /// gRPC's length-prefixed message header: compression flag and u32 length.
@@ -126,7 +126,7 @@ pub fn service(index: u8) -> InProcess {
         let settings = settings(index);
         let (draining, draining_rx) = watch::channel(false);
         let parts = stack::Parts {
-            legacy: UserDirectory,
+            legacy: LegacyUsers::new(&settings.limits),
             store: store(),
             page_tokens: PageTokens::new(b"fuzz-secret", settings.directory.page_token_lifetime),
             health: runtime().block_on(HealthSwitch::new()),

@@ -30,7 +30,7 @@ use crate::{
     settings::{LimitsSettings, Settings, ShutdownSettings, StoreSettings},
     store::{Instrumented, StoreMetrics},
     telemetry::RpcMetrics,
-    users::UserDirectory,
+    users::LegacyUsers,
 };
 
 /// A bound, ready-to-run server. Building binds the port, so tests can bind
@@ -63,7 +63,8 @@ impl Application {
         let store = crate::store::open(&settings.store)
             .await
             .context("cannot open the store named by store.url")?;
-        Self::build_with(settings, UserDirectory, store).await
+        let legacy = LegacyUsers::new(&settings.limits);
+        Self::build_with(settings, legacy, store).await
     }
 
     /// Binds the configured address, serving `legacy` as `user.Users` and

@@ -17,13 +17,13 @@ use crate::{
     },
     settings::Settings,
     telemetry::RpcMetrics,
-    users::LimitedUsers,
 };
 
 /// What the services are built from.
 #[derive(Debug)]
 pub struct Parts<U> {
-    /// The legacy `user.Users` implementation.
+    /// The legacy `user.Users` implementation (normally
+    /// [`crate::users::LegacyUsers`] with the configured limits).
     pub legacy: U,
     /// The directory's store (already instrumented).
     pub store: Arc<dyn UserStore>,
@@ -60,7 +60,7 @@ pub fn build<U: Users>(settings: &Settings, parts: Parts<U>) -> anyhow::Result<S
             .max_encoding_message_size(limits.encoding_limit()),
     );
     routes.add_service(
-        UsersServer::new(LimitedUsers::new(parts.legacy, limits.name_length_limit()))
+        UsersServer::new(parts.legacy)
             .max_decoding_message_size(limits.decoding_limit())
             .max_encoding_message_size(limits.encoding_limit()),
     );

@@ -6,17 +6,24 @@ use super::UserError;
 /// The one id that is refused: the original service answers NOT_FOUND for it.
 const FORBIDDEN_ID: i32 = 0;
 
-/// A ListUser request whose id is allowed.
+/// A ListUser request whose name fits the limit and whose id is allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserQuery {
     id: i32,
     name: String,
 }
 
-impl TryFrom<UserRequest> for UserQuery {
-    type Error = UserError;
-
-    fn try_from(request: UserRequest) -> Result<Self, Self::Error> {
+impl UserQuery {
+    /// The request as a query, when its name fits `max_name_length` bytes
+    /// (checked first, as the service always has) and its id is allowed.
+    pub fn parse(request: UserRequest, max_name_length: usize) -> Result<Self, UserError> {
+        let length = request.name.len();
+        if length > max_name_length {
+            return Err(UserError::NameTooLong {
+                length,
+                max: max_name_length,
+            });
+        }
         if request.id == FORBIDDEN_ID {
             return Err(UserError::IdNotAllowed(request.id));
         }
@@ -25,9 +32,7 @@ impl TryFrom<UserRequest> for UserQuery {
             name: request.name,
         })
     }
-}
 
-impl UserQuery {
     /// The answer's entries: the original service lists the user twice, and
     /// its clients rely on exactly that.
     pub fn details(self) -> Vec<Detail> {
@@ -52,13 +57,25 @@ mod tests {
 
     #[test]
     fn id_zero_is_refused() {
-        let err = UserQuery::try_from(request(0, "x")).expect_err("id 0 must be refused");
+        let err = UserQuery::parse(request(0, "x"), 8).expect_err("id 0 must be refused");
         assert!(matches!(err, UserError::IdNotAllowed(0)));
     }
 
     #[test]
+    fn names_up_to_the_limit_pass_and_longer_ones_are_invalid() {
+        assert!(UserQuery::parse(request(1, "abcd"), 4).is_ok());
+        let err = UserQuery::parse(request(1, "abcde"), 4).expect_err("too long");
+        assert!(matches!(err, UserError::NameTooLong { length: 5, max: 4 }));
+        // Two characters, six bytes.
+        assert!(UserQuery::parse(request(1, "名前"), 4).is_err());
+        // The name is checked before the id, as it always was.
+        let err = UserQuery::parse(request(0, "abcde"), 4).expect_err("both bad");
+        assert!(matches!(err, UserError::NameTooLong { .. }));
+    }
+
+    #[test]
     fn details_are_two_identical_entries() {
-        let query = UserQuery::try_from(request(-7, "ünï")).expect("id -7 is allowed");
+        let query = UserQuery::parse(request(-7, "ünï"), 8).expect("id -7 is allowed");
         let expected = Detail {
             id: -7,
             value: "ünï".to_owned(),

@@ -17,7 +17,7 @@ use user_service::{
     proto::{UserRequest, UserResponse, users_client::UsersClient, users_server::Users},
     server::Application,
     settings::{Settings, StoreSettings},
-    users::UserDirectory,
+    users::LegacyUsers,
 };
 
 /// How long any single wait in a test may take before it counts as a hang.
@@ -35,6 +35,8 @@ pub(crate) struct TestUsers {
     started: Arc<Semaphore>,
     /// One permit for each gated call allowed to finish.
     gate: Arc<Semaphore>,
+    /// The real service every call ends in, with the server's limits.
+    real: LegacyUsers,
 }
 
 impl Default for TestUsers {
@@ -42,6 +44,7 @@ impl Default for TestUsers {
         Self {
             started: Arc::new(Semaphore::new(0)),
             gate: Arc::new(Semaphore::new(0)),
+            real: LegacyUsers::default(),
         }
     }
 }
@@ -87,7 +90,7 @@ impl Users for TestUsers {
             }
             _ => {}
         }
-        UserDirectory.list_user(request).await
+        self.real.list_user(request).await
     }
 }
 
@@ -139,6 +142,8 @@ pub(crate) async fn spawn_app_over(
     tls: Option<ClientTls>,
 ) -> TestApp {
     let mut settings = settings;
+    let mut users = users;
+    users.real = LegacyUsers::new(&settings.limits);
     // Every test gets a fresh store unless it chose one.
     let store_dir = (settings.store.url == StoreSettings::default().url).then(|| {
         let dir = tempfile::tempdir().expect("a temporary directory");

@@ -11,7 +11,7 @@ use tonic_health::pb::{
 };
 use user_service::{
     proto::v1::user_service_client::UserServiceClient, server::Application, settings::Settings,
-    users::UserDirectory,
+    users::LegacyUsers,
 };
 
 /// How long any single wait may take before it counts as a hang.
@@ -70,7 +70,8 @@ impl Server {
         let store = user_service::store::open(&settings.store)
             .await
             .expect("the store opens");
-        let app = Application::build_with(settings, UserDirectory, store)
+        let legacy = LegacyUsers::new(&settings.limits);
+        let app = Application::build_with(settings, legacy, store)
             .await
             .expect("the server binds");
         let (addr, admin_addr) = (app.local_addr(), app.admin_addr());
