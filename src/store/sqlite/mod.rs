@@ -19,7 +19,7 @@ use sqlx::{
 pub use connect::migrate;
 use connect::{check_migrated, namespace, settled};
 use queries::{Value, check_new, commit, email_taken, list_sql, load_for_write, save, select_user};
-use rows::{COLUMNS, classify, user_from};
+use rows::{classify, select_users, user_from};
 
 use crate::{
     directory::{
@@ -141,8 +141,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        let sql = AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE id = ?"));
-        let row = sqlx::query(sql)
+        let row = sqlx::query(select_users!("WHERE id = ?"))
             .bind(id.as_str())
             .fetch_optional(&self.reader)
             .await

@@ -1,32 +1,40 @@
 //! The statements of the store's transactions, and a listing's SQL.
-use sqlx::{AssertSqlSafe, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 use uuid::Uuid;
 
-use super::rows::{COLUMNS, classify, user_from};
+use super::rows::{classify, select_users, user_from};
 use crate::directory::{
     Condition, ListQuery, NewUser, SortField, SortKey, StoreError, User, UserId, Write, email_key,
 };
 
+/// The user `id` names.
 pub(super) async fn select_user(
     tx: &mut Transaction<'static, Sqlite>,
     id: &UserId,
 ) -> Result<Option<User>, StoreError> {
-    let sql = AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE id = ?"));
-    let row = sqlx::query(sql)
-        .bind(id.as_str())
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(classify)?;
-    row.as_ref().map(user_from).transpose()
+    fetch_one_user(tx, select_users!("WHERE id = ?"), id.as_str().to_owned()).await
 }
 
+/// The user an earlier create with `request_id` made.
 pub(super) async fn by_request_id(
     tx: &mut Transaction<'static, Sqlite>,
     request_id: &Uuid,
 ) -> Result<Option<User>, StoreError> {
-    let sql = AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE request_id = ?"));
+    fetch_one_user(
+        tx,
+        select_users!("WHERE request_id = ?"),
+        request_id.to_string(),
+    )
+    .await
+}
+
+async fn fetch_one_user(
+    tx: &mut Transaction<'static, Sqlite>,
+    sql: &'static str,
+    key: String,
+) -> Result<Option<User>, StoreError> {
     let row = sqlx::query(sql)
-        .bind(request_id.to_string())
+        .bind(key)
         .fetch_optional(&mut **tx)
         .await
         .map_err(classify)?;
@@ -111,7 +119,7 @@ pub(super) async fn commit(tx: Transaction<'static, Sqlite>) -> Result<(), Store
 
 /// The SQL and the bound values of one page of a listing.
 pub(super) fn list_sql(query: &ListQuery) -> (String, Vec<Value>) {
-    let mut sql = format!("SELECT {COLUMNS} FROM users WHERE 1 = 1");
+    let mut sql = String::from(select_users!("WHERE 1 = 1"));
     let mut values = Vec::new();
     if !query.show_deleted {
         sql.push_str(" AND state = 1");

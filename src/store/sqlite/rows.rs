@@ -6,9 +6,19 @@ use uuid::Uuid;
 
 use crate::directory::{Micros, State, StoreError, User, UserId};
 
-/// The columns every query that reads users selects, in [`user_from`]'s terms.
-pub(super) const COLUMNS: &str =
-    "id, uid, email, display_name, state, create_time, update_time, delete_time, purge_time, etag";
+/// `SELECT` of every column a user is read from, `FROM users`: the start of
+/// every query that reads users, as a literal so each statement is one
+/// static string (prepared once, never formatted per call).
+macro_rules! select_users {
+    ($($rest:literal)?) => {
+        concat!(
+            "SELECT id, uid, email, display_name, state, create_time, update_time, \
+             delete_time, purge_time, etag FROM users"
+            $(, " ", $rest)?
+        )
+    };
+}
+pub(super) use select_users;
 
 /// Maps a driver error to what callers can act on: retry (unavailable),
 /// free space (full), or a bug (unexpected).
