@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use opentelemetry::{KeyValue, global, metrics::Histogram as OtelHistogram};
 use prometheus::{
-    HistogramOpts, HistogramVec, IntGaugeVec, Opts, Registry,
+    Histogram, HistogramOpts, HistogramVec, IntGaugeVec, Opts, Registry,
     core::{Collector, Desc},
     proto::MetricFamily,
 };
@@ -18,12 +18,18 @@ const BUCKETS: [f64; 14] = [
     0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0,
 ];
 
+/// The operations the store reports (`db.operation.name`).
+const OPERATIONS: [&str; 4] = ["SELECT", "INSERT", "UPDATE", "DELETE"];
+
 /// What one store's operations are recorded into; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct StoreMetrics {
     system: &'static str,
     duration: HistogramVec,
     otel_duration: OtelHistogram<f64>,
+    /// Per operation that succeeded, resolved once: the series and the
+    /// attributes, so a call does no label lookup and builds nothing.
+    succeeded: Arc<[(Histogram, [KeyValue; 3]); 4]>,
 }
 
 impl StoreMetrics {
@@ -68,15 +74,28 @@ impl StoreMetrics {
                 }
             })
             .build();
+        let succeeded = OPERATIONS.map(|operation| {
+            let series = duration.with_label_values(&[system, "users", operation, ""]);
+            (series, attributes(system, operation))
+        });
         Ok(Self {
             system,
             duration,
             otel_duration,
+            succeeded: Arc::new(succeeded),
         })
     }
 
     /// Records one operation; `error` is its `error.type` when it failed.
     pub fn record(&self, operation: &'static str, seconds: f64, error: Option<&'static str>) {
+        let known = OPERATIONS.iter().position(|known| *known == operation);
+        if let (None, Some(index)) = (error, known) {
+            let (series, attributes) = &self.succeeded[index];
+            series.observe(seconds);
+            self.otel_duration.record(seconds, attributes);
+            return;
+        }
+        // Failures are rare: their series are looked up when they happen.
         let error_label = error.unwrap_or("");
         if let Ok(histogram) = self.duration.get_metric_with_label_values(&[
             self.system,
@@ -86,16 +105,20 @@ impl StoreMetrics {
         ]) {
             histogram.observe(seconds);
         }
-        let mut attributes = vec![
-            KeyValue::new("db.system.name", self.system),
-            KeyValue::new("db.collection.name", "users"),
-            KeyValue::new("db.operation.name", operation),
-        ];
+        let mut attributes = attributes(self.system, operation).to_vec();
         if let Some(error) = error {
             attributes.push(KeyValue::new("error.type", error));
         }
         self.otel_duration.record(seconds, &attributes);
     }
+}
+
+fn attributes(system: &'static str, operation: &'static str) -> [KeyValue; 3] {
+    [
+        KeyValue::new("db.system.name", system),
+        KeyValue::new("db.collection.name", "users"),
+        KeyValue::new("db.operation.name", operation),
+    ]
 }
 
 /// Reads the pool's connections when Prometheus scrapes.
