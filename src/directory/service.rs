@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     error::DirectoryError,
-    model::{Micros, State, User, UserId, new_etag},
+    model::{Micros, User, UserId, new_etag},
     page_token::PageTokens,
     query::{Cursor, ListQuery},
     requests::{self, CreateUser, ListUsers, UpdateUser},
@@ -49,7 +49,8 @@ impl Directory {
         if create.validate_only {
             return match self.store.check_create(&new).await.map_err(store_error)? {
                 Some(earlier) => Ok(earlier),
-                None => Ok(preview(new)),
+                // What validate_only answers: the user as it would be created.
+                None => Ok(new.to_user()),
             };
         }
         let (user, _created) = self.store.create(&new).await.map_err(store_error)?;
@@ -162,22 +163,6 @@ impl Directory {
                 .ok_or_else(|| DirectoryError::store(&id)(StoreError::NotFound)),
             Err(err) => Err(DirectoryError::store(&id)(err)),
         }
-    }
-}
-
-/// What `validate_only` answers: the user as it would be created.
-fn preview(new: NewUser) -> User {
-    User {
-        id: new.id,
-        uid: new.uid,
-        email: new.email.as_str().to_owned(),
-        display_name: new.display_name.as_str().to_owned(),
-        state: State::Active,
-        create_time: new.now,
-        update_time: new.now,
-        delete_time: None,
-        purge_time: None,
-        etag: new.etag,
     }
 }
 

@@ -5,7 +5,7 @@ use std::fmt;
 use uuid::Uuid;
 
 use super::{
-    model::{DisplayName, Email, Micros, User, UserId},
+    model::{DisplayName, Email, Micros, State, User, UserId},
     query::ListQuery,
 };
 
@@ -26,6 +26,24 @@ pub struct NewUser {
     pub now: Micros,
     /// Its first etag.
     pub etag: String,
+}
+
+impl NewUser {
+    /// The user as it is once created.
+    pub fn to_user(&self) -> User {
+        User {
+            id: self.id.clone(),
+            uid: self.uid,
+            email: self.email.as_str().to_owned(),
+            display_name: self.display_name.as_str().to_owned(),
+            state: State::Active,
+            create_time: self.now,
+            update_time: self.now,
+            delete_time: None,
+            purge_time: None,
+            etag: self.etag.clone(),
+        }
+    }
 }
 
 /// The fields an update writes; `None` leaves a field as it is.

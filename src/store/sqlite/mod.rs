@@ -18,8 +18,10 @@ use sqlx::{
 
 pub use connect::migrate;
 use connect::{check_migrated, namespace, settled};
-use queries::{Value, check_new, commit, email_taken, list_sql, load_for_write, save, select_user};
-use rows::{classify, select_users, user_from};
+use queries::{
+    Value, by_request_id, check_new, commit, email_taken, list_sql, load_for_write, save,
+};
+use rows::{classify, select_users, taken, user_from};
 
 use crate::{
     directory::{
@@ -106,9 +108,13 @@ impl SqliteStore {
 impl UserStore for SqliteStore {
     async fn create(&self, user: &NewUser) -> Result<(User, bool), StoreError> {
         let mut tx = self.begin_write().await?;
-        if let Some(earlier) = check_new(&mut tx, user).await? {
+        if let Some(request_id) = &user.request_id
+            && let Some(earlier) = by_request_id(&mut tx, request_id).await?
+        {
             return Ok((earlier, false));
         }
+        // The unique indexes decide taken ids and emails: one statement
+        // inside the write lock that every create queues behind.
         sqlx::query(
             "INSERT INTO users (id, uid, email, email_key, display_name, state, create_time, \
              update_time, etag, request_id) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
@@ -124,12 +130,9 @@ impl UserStore for SqliteStore {
         .bind(user.request_id.map(|id| id.to_string()))
         .execute(&mut *tx)
         .await
-        .map_err(classify)?;
-        let created = select_user(&mut tx, &user.id).await?.ok_or_else(|| {
-            StoreError::Unexpected(anyhow::anyhow!("an inserted user is missing"))
-        })?;
+        .map_err(|err| taken(&err).unwrap_or_else(|| classify(err)))?;
         commit(tx).await?;
-        Ok((created, true))
+        Ok((user.to_user(), true))
     }
 
     async fn check_create(&self, user: &NewUser) -> Result<Option<User>, StoreError> {

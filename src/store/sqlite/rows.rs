@@ -45,6 +45,25 @@ pub(super) fn classify(err: sqlx::Error) -> StoreError {
     }
 }
 
+/// The answer a unique index gives when an insert would take a user id or
+/// an active user's email (SQLite names the column it refused).
+pub(super) fn taken(err: &sqlx::Error) -> Option<StoreError> {
+    let sqlx::Error::Database(db) = err else {
+        return None;
+    };
+    if !db.is_unique_violation() {
+        return None;
+    }
+    let message = db.message();
+    if message.contains("users.id") {
+        Some(StoreError::UserIdTaken)
+    } else if message.contains("users.email_key") {
+        Some(StoreError::EmailTaken)
+    } else {
+        None
+    }
+}
+
 pub(super) fn user_from(row: &SqliteRow) -> Result<User, StoreError> {
     let read = || -> anyhow::Result<User> {
         let uid: String = row.try_get("uid")?;
