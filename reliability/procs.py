@@ -158,6 +158,12 @@ def stubs():
     return _stubs
 
 
+def _store_dir(name):
+    """A fresh directory for one service's SQLite store, under the output directory."""
+    os.makedirs(OUT_DIR, exist_ok=True)
+    return tempfile.mkdtemp(prefix=f"store-{name}-", dir=OUT_DIR)
+
+
 class Service(Proc):
     """The release user-service on 127.0.0.1:`port` (a free one unless given:
     a restart reuses its port), admin endpoint on its own free port.
@@ -176,8 +182,7 @@ class Service(Proc):
             "USER_SERVICE__SHUTDOWN__GRACE_PERIOD": grace,
             "USER_SERVICE__SHUTDOWN__DRAIN_TIMEOUT": drain,
             # A store of its own, beside the logs, never in the working directory.
-            "USER_SERVICE__STORE__URL": "sqlite://" + os.path.join(
-                tempfile.mkdtemp(prefix=f"store-{name}-", dir=os.path.dirname(LOG_DIR)), "users.db"),
+            "USER_SERVICE__STORE__URL": "sqlite://" + os.path.join(_store_dir(name), "users.db"),
         })
         if otlp:
             env.update({
