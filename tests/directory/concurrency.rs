@@ -2,7 +2,7 @@
 //! wins, concurrent creates all succeed (writers queue, SQLITE_BUSY never
 //! reaches a client), and an email stays unique across replicas.
 use tonic::Code;
-use user_service::proto::v1::{self, ListUsersRequest};
+use user_service::proto::v1::{self, ListUsersRequest, user_service_client::UserServiceClient};
 
 use crate::{
     server::{Server, StoreFile},
@@ -47,22 +47,7 @@ async fn of_sixteen_updates_holding_the_same_etag_exactly_one_wins() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_creates_all_succeed_and_the_count_is_exact() {
     let server = Server::fresh().await;
-    let creators: Vec<_> = (0..CREATORS)
-        .map(|task| {
-            let mut client = server.client();
-            tokio::spawn(async move {
-                for n in 0..CREATES_EACH {
-                    let request = crate::support::create_request("", &format!("t{task}-{n}@x.org"));
-                    if let Err(status) = client.create_user(request).await {
-                        panic!("task {task}, create {n}: {status:?}");
-                    }
-                }
-            })
-        })
-        .collect();
-    for creator in creators {
-        creator.await.expect("every create succeeded");
-    }
+    create_concurrently(|_| server.client()).await;
     let request = ListUsersRequest {
         page_size: 1000,
         ..ListUsersRequest::default()
@@ -104,9 +89,23 @@ async fn concurrent_creates_on_two_replicas_of_one_store_all_succeed() {
         Server::start(file.settings()).await,
         Server::start(file.settings()).await,
     ];
+    create_concurrently(|task| replicas[task % 2].client()).await;
+    let request = ListUsersRequest {
+        page_size: 1000,
+        ..ListUsersRequest::default()
+    };
+    let names = list_all(&mut replicas[0].client(), request).await;
+    assert_eq!(names.len(), CREATORS * CREATES_EACH);
+}
+
+/// `CREATORS` tasks each creating `CREATES_EACH` users at once, task `t` over
+/// `client(t)`; every create must succeed.
+async fn create_concurrently(
+    client: impl Fn(usize) -> UserServiceClient<tonic::transport::Channel>,
+) {
     let creators: Vec<_> = (0..CREATORS)
         .map(|task| {
-            let mut client = replicas[task % 2].client();
+            let mut client = client(task);
             tokio::spawn(async move {
                 for n in 0..CREATES_EACH {
                     let request = crate::support::create_request("", &format!("t{task}-{n}@x.org"));
@@ -120,10 +119,4 @@ async fn concurrent_creates_on_two_replicas_of_one_store_all_succeed() {
     for creator in creators {
         creator.await.expect("every create succeeded");
     }
-    let request = ListUsersRequest {
-        page_size: 1000,
-        ..ListUsersRequest::default()
-    };
-    let names = list_all(&mut replicas[0].client(), request).await;
-    assert_eq!(names.len(), CREATORS * CREATES_EACH);
 }
