@@ -9,7 +9,7 @@
 use std::{
     io,
     pin::Pin,
-    task::{Context, Poll, Waker},
+    task::{Context, Poll},
     time::Duration,
 };
 
@@ -48,8 +48,6 @@ pub(super) struct LimitedIo<IO> {
     received: usize,
     /// Age plus grace: the connection's end, whatever it is doing.
     end_of_life: Pin<Box<Sleep>>,
-    /// The task the timers wake when they run out (see `poll_read`).
-    timers_wake: Option<Waker>,
 }
 
 impl<IO> LimitedIo<IO> {
@@ -59,27 +57,18 @@ impl<IO> LimitedIo<IO> {
             handshake: Some(Box::pin(sleep(handshake))),
             received: 0,
             end_of_life: Box::pin(sleep(lifetime)),
-            timers_wake: None,
         }
     }
 
     /// For reads: makes sure the timers wake the task reading when one runs
     /// out, even while the connection is idle, then looks at them.
     ///
-    /// Polling a timer stores the task's waker in it, which costs more than
-    /// the read itself, and a timer keeps that waker until it fires. So the
-    /// timers are polled only when the task reading is not the one they
-    /// already wake: on the first read, and when the connection moves to
-    /// another task (from a TLS handshake task to its own). Otherwise a look
-    /// is enough.
+    /// The timers are polled on every read. Skipping that when they were
+    /// last armed for the same task (`Waker::will_wake`) saved about 100
+    /// instructions a call but lost wake-ups: slow calls on a server with
+    /// one more periodic task stopped holding their slots
+    /// (tests/reliability/overload.rs).
     fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        let armed_for_this_task = self
-            .timers_wake
-            .as_ref()
-            .is_some_and(|waker| waker.will_wake(cx.waker()));
-        if armed_for_this_task {
-            return self.check_elapsed();
-        }
         if self.end_of_life.as_mut().poll(cx).is_ready() {
             return Err(end_of_life());
         }
@@ -88,17 +77,7 @@ impl<IO> LimitedIo<IO> {
         {
             return Err(no_handshake());
         }
-        self.timers_wake = Some(cx.waker().clone());
         Ok(())
-    }
-
-    /// For reads by the task the timers already wake: looking is enough.
-    fn check_elapsed(&self) -> io::Result<()> {
-        self.check_alive()?;
-        match &self.handshake {
-            Some(handshake) if handshake.is_elapsed() => Err(no_handshake()),
-            _ => Ok(()),
-        }
     }
 
     /// For writes: one task drives both directions of the connection and its

@@ -126,14 +126,7 @@ fn all_right(what: &str, answers: Vec<Result<SlowAnswer, h2::Error>>) {
 async fn a_full_server_sheds_the_excess_at_once_and_keeps_accepted_calls_fast() {
     let _alone = crate::serial::alone().await;
     let slots = SLOTS.to_string();
-    // The store's periodic health write is left out here: with it, the
-    // slow calls were seen to stop holding every slot (an open finding,
-    // see the directory issue's note); this test is about ListUser's slots.
-    let server = start(&[
-        ("USER_SERVICE__LIMITS__MAX_CONCURRENT_CALLS", &slots),
-        ("USER_SERVICE__STORE__HEALTH_INTERVAL", "1h"),
-    ])
-    .await;
+    let server = start(&[("USER_SERVICE__LIMITS__MAX_CONCURRENT_CALLS", &slots)]).await;
     let addr = server.addr;
     let measured = client::channel(addr);
     for _ in 0..20 {
