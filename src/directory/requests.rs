@@ -33,7 +33,8 @@ impl Violations {
     }
 
     /// `value` when nothing was wrong. Every `Option` the checks returned is
-    /// `Some` then, so `value` may unwrap them through `expect_valid`.
+    /// `Some` then, so `value` can combine them with `?`; its `None` is
+    /// unreachable and still answers INVALID_ARGUMENT rather than panicking.
     fn finish<T>(self, value: impl FnOnce() -> Option<T>) -> Result<T, DirectoryError> {
         if !self.0.is_empty() {
             return Err(DirectoryError::InvalidArgument(self.0));
@@ -233,7 +234,7 @@ impl TryFrom<v1::UpdateUserRequest> for UpdateUser {
                     email: email?,
                     display_name: display_name?,
                 },
-                etag: Some(user.etag).filter(|etag| !etag.is_empty()),
+                etag: etag(user.etag),
                 allow_missing: request.allow_missing,
             })
         })

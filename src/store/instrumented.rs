@@ -57,11 +57,6 @@ impl Instrumented {
         }
     }
 
-    /// The wrapped store.
-    pub fn inner(&self) -> &Arc<dyn UserStore> {
-        &self.inner
-    }
-
     async fn run<T>(
         &self,
         operation: &'static str,
