@@ -10,7 +10,12 @@ impl From<User> for v1::User {
         };
         Self {
             name: user.id.name(),
-            uid: user.uid.to_string(),
+            // Encoded straight into a buffer, without the formatting machinery.
+            uid: user
+                .uid
+                .hyphenated()
+                .encode_lower(&mut uuid::Uuid::encode_buffer())
+                .to_owned(),
             email: user.email,
             display_name: user.display_name,
             state: state as i32,

@@ -22,10 +22,9 @@ use std::{
 
 use opentelemetry::{
     Context, KeyValue, global,
-    trace::{SpanKind, Status as SpanStatus, TraceContextExt, Tracer},
+    trace::{Status as SpanStatus, TraceContextExt},
 };
 use opentelemetry_http::HeaderExtractor;
-use opentelemetry_sdk::trace::SdkTracer;
 use pin_project_lite::pin_project;
 use tonic::{
     Code,
@@ -40,14 +39,14 @@ use super::{
 };
 use crate::{
     methods::{Method, RpcPath, code_name},
-    telemetry::{self, CallRpc, RpcMetrics},
+    telemetry::{self, CallRpc, CallTracing, RpcMetrics},
 };
 
 /// Wraps services in [`Observe`].
 #[derive(Debug, Clone)]
 pub struct ObserveLayer {
-    /// Present when the process exports traces.
-    tracer: Option<SdkTracer>,
+    /// Present when the process traces (exported, or ids only).
+    tracing: Option<CallTracing>,
     trace_infrastructure: bool,
     metrics: Option<RpcMetrics>,
 }
@@ -58,7 +57,7 @@ impl ObserveLayer {
     /// records into `metrics` when given (`None` when nothing would read them).
     pub fn new(trace_infrastructure: bool, metrics: Option<RpcMetrics>) -> Self {
         Self {
-            tracer: telemetry::call_tracer(),
+            tracing: telemetry::call_tracing(),
             trace_infrastructure,
             metrics,
         }
@@ -67,7 +66,7 @@ impl ObserveLayer {
     /// False when no call could be traced, counted or logged at debug level:
     /// the server then leaves this layer out altogether.
     pub fn is_active(&self) -> bool {
-        self.tracer.is_some()
+        self.tracing.is_some()
             || self.metrics.is_some()
             || tracing::level_filters::LevelFilter::current()
                 >= tracing::level_filters::LevelFilter::DEBUG
@@ -112,9 +111,9 @@ where
         if let Some(metrics) = &layer.metrics {
             metrics.started(method);
         }
-        let context = match &layer.tracer {
-            Some(tracer) if layer.trace_infrastructure || !rpc.is_infrastructure() => {
-                Some(call_context(tracer, &request, rpc, method))
+        let context = match &layer.tracing {
+            Some(tracing) if layer.trace_infrastructure || !rpc.is_infrastructure() => {
+                Some(call_context(tracing, &request, rpc, method))
             }
             _ => None,
         };
@@ -205,7 +204,7 @@ fn is_server_error(code: Code) -> bool {
 /// The call's context: the caller's (when it sent `traceparent` or
 /// `baggage`) with the call's span and method in it.
 fn call_context<B>(
-    tracer: &SdkTracer,
+    tracing: &CallTracing,
     request: &http::Request<B>,
     rpc: RpcPath<'_>,
     method: &'static Method,
@@ -218,12 +217,19 @@ fn call_context<B>(
         Context::new()
     };
     let call = call_rpc(rpc, method);
+    let context = tracing.start_server_span(call.name.clone(), &parent, || {
+        span_attributes(&call, request.extensions())
+    });
+    context.with_value(call)
+}
+
+/// otelgrpc's attributes of a SERVER span.
+fn span_attributes(call: &CallRpc, extensions: &http::Extensions) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(7);
     attributes.push(KeyValue::new("rpc.system", "grpc"));
     attributes.push(KeyValue::new("rpc.service", call.service.clone()));
     attributes.push(KeyValue::new("rpc.method", call.method.clone()));
     // Under TLS the TCP details sit inside the TLS connection info.
-    let extensions = request.extensions();
     let connection = extensions.get::<TcpConnectInfo>().or_else(|| {
         extensions
             .get::<TlsConnectInfo<TcpConnectInfo>>()
@@ -237,12 +243,7 @@ fn call_context<B>(
         attributes.push(KeyValue::new("network.peer.address", ip_text(peer.ip())));
         attributes.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
     }
-    let span = tracer
-        .span_builder(call.name.clone())
-        .with_kind(SpanKind::Server)
-        .with_attributes(attributes)
-        .start_with_context(tracer, &parent);
-    parent.with_span(span).with_value(call)
+    attributes
 }
 
 /// The text of `ip`, shared. A server sees few addresses (its own and its
@@ -343,7 +344,11 @@ impl CallObserver for CallEnd {
         }
         // Ended with the call's context no longer current: whatever is
         // logged while the SDK holds the span's lock cannot land on it.
-        if let Some(context) = &self.context {
+        if let Some(context) = self
+            .context
+            .as_ref()
+            .filter(|context| context.span().is_recording())
+        {
             let span = context.span();
             span.set_attribute(KeyValue::new(
                 "rpc.grpc.status_code",

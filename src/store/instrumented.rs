@@ -42,7 +42,8 @@ impl Instrumented {
         let mut attributes = vec![
             KeyValue::new("db.system.name", info.system),
             KeyValue::new("db.collection.name", "users"),
-            KeyValue::new("db.namespace", info.namespace.clone()),
+            // Shared, so the copy each span takes is a reference count.
+            KeyValue::new("db.namespace", Arc::<str>::from(info.namespace.as_str())),
         ];
         if let Some((address, port)) = &info.server {
             attributes.push(KeyValue::new("server.address", address.clone()));

@@ -29,7 +29,9 @@ struct Instruments {
     /// Per method of the table, by index: label lookups happen once, here,
     /// not per call.
     methods: Vec<MethodInstruments>,
-    duration_ms: OtelHistogram<f64>,
+    /// Only when metrics are pushed over OTLP: otherwise every call would
+    /// build attributes for a histogram nothing reads.
+    duration_ms: Option<OtelHistogram<f64>>,
 }
 
 #[derive(Debug)]
@@ -99,11 +101,13 @@ impl RpcMetrics {
             })
             .collect::<prometheus::Result<Vec<_>>>()?;
 
-        let duration_ms = global::meter("user-service")
-            .f64_histogram("rpc.server.duration")
-            .with_unit("ms")
-            .with_description("Measures the duration of inbound RPC.")
-            .build();
+        let duration_ms = super::metrics_exported().then(|| {
+            global::meter("user-service")
+                .f64_histogram("rpc.server.duration")
+                .with_unit("ms")
+                .with_description("Measures the duration of inbound RPC.")
+                .build()
+        });
         Ok(Self {
             inner: Arc::new(Instruments {
                 registry,
@@ -123,7 +127,10 @@ impl RpcMetrics {
         let instruments = &self.inner.methods[method.index];
         instruments.handled[code as usize].inc();
         instruments.handling.observe(elapsed.as_secs_f64());
-        self.inner.duration_ms.record(
+        let Some(duration_ms) = &self.inner.duration_ms else {
+            return;
+        };
+        duration_ms.record(
             elapsed.as_secs_f64() * 1000.0,
             &[
                 KeyValue::new("rpc.system", "grpc"),

@@ -1,6 +1,7 @@
 //! Everything that makes the service observable: logs, OpenTelemetry traces
 //! and metrics exported over OTLP, and the Prometheus registry.
 
+mod call_tracing;
 mod exporter;
 mod logs;
 pub mod metrics;
@@ -8,9 +9,10 @@ mod otel_env;
 mod providers;
 mod span_events;
 
+pub use call_tracing::CallTracing;
 pub use logs::panic_message;
 pub(crate) use logs::{CallRpc, current_ids};
 pub use metrics::RpcMetrics;
 pub use otel_env::{ExportPlan, TelemetryError};
-pub(crate) use providers::call_tracer;
 pub use providers::{TelemetryGuard, init, metrics_exported};
+pub(crate) use providers::{call_tracer, call_tracing};

@@ -28,6 +28,7 @@ use tracing_subscriber::{
 };
 
 use super::{
+    call_tracing::CallTracing,
     exporter::{CollectorHealth, Guarded},
     logs::{self, BoxedLayer},
     otel_env::{self, ExportPlan, OtlpTarget},
@@ -39,18 +40,23 @@ use crate::settings::{OtlpProtocol, Settings};
 /// call become children of the call's OpenTelemetry span.
 const OWN_TARGETS: &str = env!("CARGO_CRATE_NAME");
 
-/// The tracer of call spans, when this process traces (set by [`init`]).
-static CALL_TRACER: Mutex<Option<SdkTracer>> = Mutex::new(None);
+/// How calls are traced, when this process traces (set by [`init`]).
+static CALL_TRACING: Mutex<Option<CallTracing>> = Mutex::new(None);
 /// Whether this process pushes metrics over OTLP (set once by [`init`]).
 static METRICS_EXPORTED: AtomicBool = AtomicBool::new(false);
 
-/// The tracer for call spans, once [`init`] has set up OpenTelemetry
-/// tracing for this process. Servers take it once, when they are built.
-pub(crate) fn call_tracer() -> Option<SdkTracer> {
-    CALL_TRACER
+/// How calls are traced, once [`init`] has set up OpenTelemetry for this
+/// process. Servers take it once, when they are built.
+pub(crate) fn call_tracing() -> Option<CallTracing> {
+    CALL_TRACING
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone()
+}
+
+/// The tracer of exported spans, when this process exports traces.
+pub(crate) fn call_tracer() -> Option<SdkTracer> {
+    call_tracing()?.exported().cloned()
 }
 
 /// True once [`init`] has set up OTLP metrics export for this process.
@@ -82,7 +88,14 @@ pub fn init(settings: &Settings, env: &HashMap<String, String>) -> anyhow::Resul
         .tracer_provider
         .as_ref()
         .map(|provider| provider.tracer("user-service"));
-    *CALL_TRACER.lock().unwrap_or_else(PoisonError::into_inner) = tracer.clone();
+    // Without an exporter no recorded span could ever be read: calls get
+    // their ids alone (logs, error details, the echoed traceparent).
+    let tracing = match (&tracer, &plan) {
+        (Some(tracer), _) => Some(CallTracing::Exported(tracer.clone())),
+        (None, Some(plan)) => Some(CallTracing::IdsOnly(plan.sampler.clone())),
+        (None, None) => None,
+    };
+    *CALL_TRACING.lock().unwrap_or_else(PoisonError::into_inner) = tracing;
     // Call spans are built directly (layers::observe); `tracing` reaches
     // OpenTelemetry through two narrow layers: spans the service's own code
     // opens inside a call become its children, and warnings and errors
@@ -132,7 +145,11 @@ fn own_spans_layer(tracer: SdkTracer) -> BoxedLayer {
         .boxed()
 }
 
+/// The providers of an exporting process; none without an OTLP endpoint.
 fn build_providers(plan: &ExportPlan) -> anyhow::Result<TelemetryGuard> {
+    let Some(otlp) = &plan.otlp else {
+        return Ok(TelemetryGuard::default());
+    };
     let resource = Resource::builder_empty()
         .with_detector(Box::new(EnvResourceDetector::new()))
         .with_service_name(plan.service_name.clone())
@@ -141,40 +158,34 @@ fn build_providers(plan: &ExportPlan) -> anyhow::Result<TelemetryGuard> {
             KeyValue::new("service.instance.id", uuid::Uuid::new_v4().to_string()),
         ])
         .build();
-    let mut tracer_provider = SdkTracerProvider::builder()
+    // The exporters' gRPC clients (connection, request encoding) run on a
+    // runtime of their own, never on the one that serves calls: encoding a
+    // batch of spans there would hold every call behind it. OTLP/HTTP's
+    // blocking client brings its own thread.
+    let export_runtime = match otlp.protocol {
+        OtlpProtocol::Grpc => Some(export_runtime_thread()?),
+        OtlpProtocol::HttpProtobuf => None,
+    };
+    let entered = export_runtime.as_ref().map(tokio::runtime::Runtime::enter);
+    let health = CollectorHealth::new(otlp.endpoint.clone());
+    let exporter = Guarded::new(span_exporter(otlp)?, health.clone());
+    let tracer_provider = SdkTracerProvider::builder()
         .with_sampler(plan.sampler.clone())
-        .with_resource(resource.clone());
-    let mut meter_provider = None;
-    let mut export_runtime = None;
-    if let Some(otlp) = &plan.otlp {
-        // The exporters' gRPC clients (connection, request encoding) run
-        // on a runtime of their own, never on the one that serves calls:
-        // encoding a batch of spans there would hold every call behind it.
-        // OTLP/HTTP's blocking client brings its own thread.
-        export_runtime = match otlp.protocol {
-            OtlpProtocol::Grpc => Some(export_runtime_thread()?),
-            OtlpProtocol::HttpProtobuf => None,
-        };
-        let entered = export_runtime.as_ref().map(tokio::runtime::Runtime::enter);
-        let health = CollectorHealth::new(otlp.endpoint.clone());
-        let exporter = Guarded::new(span_exporter(otlp)?, health.clone());
-        tracer_provider =
-            tracer_provider.with_span_processor(BatchSpanProcessor::builder(exporter).build());
-        let metrics = Guarded::new(metric_exporter(otlp)?, health);
-        let reader = PeriodicReader::builder(metrics)
-            .with_interval(otlp.metrics_interval)
-            .build();
-        meter_provider = Some(
-            SdkMeterProvider::builder()
-                .with_resource(resource)
-                .with_reader(reader)
-                .build(),
-        );
-        drop(entered);
-    }
+        .with_resource(resource.clone())
+        .with_span_processor(BatchSpanProcessor::builder(exporter).build())
+        .build();
+    let metrics = Guarded::new(metric_exporter(otlp)?, health);
+    let reader = PeriodicReader::builder(metrics)
+        .with_interval(otlp.metrics_interval)
+        .build();
+    let meter_provider = SdkMeterProvider::builder()
+        .with_resource(resource)
+        .with_reader(reader)
+        .build();
+    drop(entered);
     Ok(TelemetryGuard {
-        tracer_provider: Some(tracer_provider.build()),
-        meter_provider,
+        tracer_provider: Some(tracer_provider),
+        meter_provider: Some(meter_provider),
         export_runtime,
     })
 }

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use crate::directory::{Micros, State, StoreError, User, UserId};
 
-/// `SELECT` of every column a user is read from, `FROM users`: the start of
+/// `SELECT` of every column a user is read from (in the order [`user_from`]
+/// reads them), `FROM users`: the start of
 /// every query that reads users, as a literal so each statement is one
 /// static string (prepared once, never formatted per call).
 macro_rules! select_users {
@@ -64,21 +65,23 @@ pub(super) fn taken(err: &sqlx::Error) -> Option<StoreError> {
     }
 }
 
+/// A user from a row of [`select_users`], read by column position (its
+/// order is fixed there; looking columns up by name hashes every name).
 pub(super) fn user_from(row: &SqliteRow) -> Result<User, StoreError> {
     let read = || -> anyhow::Result<User> {
-        let uid: String = row.try_get("uid")?;
-        let state: i64 = row.try_get("state")?;
+        let uid: &str = row.try_get(1)?;
+        let state: i64 = row.try_get(4)?;
         Ok(User {
-            id: UserId::from_stored(row.try_get("id")?),
-            uid: Uuid::parse_str(&uid).context("stored uid")?,
-            email: row.try_get("email")?,
-            display_name: row.try_get("display_name")?,
+            id: UserId::from_stored(row.try_get(0)?),
+            uid: Uuid::parse_str(uid).context("stored uid")?,
+            email: row.try_get(2)?,
+            display_name: row.try_get(3)?,
             state: State::from_code(state).context("stored state")?,
-            create_time: Micros(row.try_get("create_time")?),
-            update_time: Micros(row.try_get("update_time")?),
-            delete_time: row.try_get::<Option<i64>, _>("delete_time")?.map(Micros),
-            purge_time: row.try_get::<Option<i64>, _>("purge_time")?.map(Micros),
-            etag: row.try_get("etag")?,
+            create_time: Micros(row.try_get(5)?),
+            update_time: Micros(row.try_get(6)?),
+            delete_time: row.try_get::<Option<i64>, _>(7)?.map(Micros),
+            purge_time: row.try_get::<Option<i64>, _>(8)?.map(Micros),
+            etag: row.try_get(9)?,
         })
     };
     read().map_err(|err| StoreError::Unexpected(err.context("cannot read a stored user")))

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""CPU cost of the directory's calls, in instructions per call (callgrind),
+for the service and its ceiling: a figure that holds on a noisy machine,
+where the calls/s of bench/directory.py move by several per cent.
+
+GetUser of one seeded user and ListUsers(50) (the first page), sent by
+h2load as fixed requests. Each server runs under callgrind twice, for
+N_SMALL and N_LARGE calls; the difference over N_LARGE - N_SMALL is one
+call's cost with start-up and shutdown cancelled out. Servers:
+  service  user-service with its defaults (Prometheus on, no OTLP endpoint)
+  off      user-service with OTEL_SDK_DISABLED=true and the admin port off
+  full     user-service exporting spans and metrics to a live OTLP receiver
+  ceiling  examples/bare_directory_server.rs (same SQL, driver and settings)
+
+usage: bench/directory_instructions.py [--calls 1000 5000] [--quick]
+                                       [--servers service,off,full] [--no-build] [--out FILE]
+needs: valgrind, h2load (Debian valgrind, nghttp2-client).
+"""
+import argparse
+import datetime
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from directory import RELEASE, fresh_copy, seed  # noqa: E402
+from run import free_port  # noqa: E402
+
+USERS = 2_000
+START_BOUND = 180  # seconds for a server to listen under valgrind
+LOAD_BOUND = 900   # seconds for one h2load run under valgrind
+
+
+def frame(message):
+    """A gRPC request: uncompressed, length-prefixed."""
+    return b"\x00" + struct.pack(">I", len(message)) + message
+
+
+def requests(store):
+    """The fixed request of each measured call, as files h2load sends."""
+    with sqlite3.connect(store) as db:
+        (user_id,) = db.execute("SELECT id FROM users ORDER BY create_time LIMIT 1").fetchone()
+    db.close()
+    name = f"users/{user_id}".encode()
+    return {
+        "GetUser": frame(b"\x0a" + bytes([len(name)]) + name),  # name = 1
+        "ListUsers": frame(b"\x08\x32"),  # page_size = 50
+    }
+
+
+def command(kind, addr, store, sink_addr):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "RUST_LOG", "USER_SERVICE__"))}
+    if kind == "ceiling":
+        return [os.path.join(RELEASE, "examples", "bare_directory_server"), addr, f"sqlite://{store}"], env
+    env.update({
+        "USER_SERVICE__STORE__URL": f"sqlite://{store}",
+        "USER_SERVICE__ADMIN__ADDR": f"127.0.0.1:{free_port()}",
+        "USER_SERVICE__SHUTDOWN__GRACE_PERIOD": "0s",
+        "RUST_LOG": "warn",
+    })
+    if kind == "off":
+        env["OTEL_SDK_DISABLED"] = "true"
+        env["USER_SERVICE__ADMIN__ENABLED"] = "false"
+    elif kind == "full":
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://{sink_addr}"
+    return [os.path.join(RELEASE, "user-service"), "--addr", addr], env
+
+
+def wait_listening(addr, process):
+    deadline = time.monotonic() + START_BOUND
+    host, port = addr.rsplit(":", 1)
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited early with {process.returncode}")
+        try:
+            socket.create_connection((host, int(port)), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"no server on {addr} within {START_BOUND}s")
+
+
+def instructions(kind, method, calls, body, store, sink_addr, workdir):
+    """Total instructions of one server process that answered `calls` calls."""
+    addr = f"127.0.0.1:{free_port()}"
+    cmd, env = command(kind, addr, store, sink_addr)
+    out = os.path.join(workdir, f"{kind}.{method}.{calls}.callgrind")
+    valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no"]
+    server = subprocess.Popen(valgrind + cmd, env=env, cwd=os.path.dirname(store),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listening(addr, server)
+        load = subprocess.run(
+            ["h2load", "-n", str(calls), "-c", "4", "-m", "8", "-d", body, "-H", "content-type: application/grpc",
+             "-H", "te: trailers", f"http://{addr}/user.v1.UserService/{method}"],
+            capture_output=True, text=True, timeout=LOAD_BOUND)
+        done = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded", load.stdout)
+        if not done or int(done.group(1)) != calls:
+            raise SystemExit(f"{kind} {method}: not every call succeeded:\n{load.stdout}")
+        time.sleep(1)  # let a batch of spans go out before shutdown
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    with open(out) as report:
+        for line in report:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise SystemExit(f"{kind}: no totals in {out}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, nargs=2, default=[1000, 5000], metavar=("N_SMALL", "N_LARGE"))
+    parser.add_argument("--servers", default="service,off,full", help="any of service, off, full; the ceiling always runs")
+    parser.add_argument("--quick", action="store_true", help="300 and 1300 calls, service only: checks the harness")
+    parser.add_argument("--no-build", action="store_true", help="use the binaries already in target/release")
+    parser.add_argument("--out", help="also write the markdown report here")
+    args = parser.parse_args()
+    if args.quick:
+        args.calls, args.servers = [300, 1300], "service"
+    small, large = args.calls
+    if large <= small:
+        raise SystemExit("N_LARGE must exceed N_SMALL")
+    for tool in ("valgrind", "h2load"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} is missing (apt-get install valgrind nghttp2-client)")
+    kinds = [k for k in ("service", "off", "full") if k in args.servers.split(",")] + ["ceiling"]
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "user-service",
+                        "--example", "bare_directory_server", "--example", "otlp_sink"], cwd=ROOT, check=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    workdir = tempfile.mkdtemp(prefix="directory_instructions_")
+    sink = None
+    per_call = {}
+    try:
+        if "full" in kinds:
+            sink_addr = f"127.0.0.1:{free_port()}"
+            sink = subprocess.Popen([os.path.join(RELEASE, "examples", "otlp_sink"), sink_addr],
+                                    stdout=subprocess.DEVNULL)
+        else:
+            sink_addr = None
+        seeded = os.path.join(workdir, "seed.db")
+        seed(seeded, USERS)
+        for method, message in requests(seeded).items():
+            body = os.path.join(workdir, f"{method}.grpc")
+            with open(body, "wb") as f:
+                f.write(message)
+            for kind in kinds:
+                counts = [instructions(kind, method, n, body, fresh_copy(seeded, workdir, "run"), sink_addr, workdir)
+                          for n in (small, large)]
+                per_call[(method, kind)] = (counts[1] - counts[0]) / (large - small)
+                print(f"{method:9} {kind:7} {per_call[(method, kind)]:10.0f} instructions per call", flush=True)
+    finally:
+        if sink is not None:
+            sink.send_signal(signal.SIGTERM)
+            sink.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+    lines = [
+        f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. Calls: {small} and {large} per server "
+        f"(h2load -c 4 -m 8), {USERS:,} users; release builds.",
+        "",
+        "| call | " + " | ".join(kinds) + " | " + " | ".join(f"ceiling ÷ {k}" for k in kinds if k != "ceiling") + " |",
+        "|---" * (1 + 2 * len(kinds) - 1) + "|",
+    ]
+    for method in ("GetUser", "ListUsers"):
+        ceiling = per_call[(method, "ceiling")]
+        lines.append(f"| {method} | " + " | ".join(f"{per_call[(method, k)]:,.0f}" for k in kinds) + " | "
+                     + " | ".join(f"{ceiling / per_call[(method, k)]:.2f}" for k in kinds if k != "ceiling") + " |")
+    lines += ["", "Command: `bench/directory_instructions.py " + " ".join(sys.argv[1:]) + "`"]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(report)
+
+
+if __name__ == "__main__":
+    main()
