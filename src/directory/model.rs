@@ -39,10 +39,7 @@ impl UserId {
         let Some(id) = name.strip_prefix(NAME_PREFIX) else {
             return Err("must be a resource name of the form users/{user_id}");
         };
-        let server_chosen = Uuid::parse_str(id)
-            .map(|uuid| uuid.hyphenated().to_string() == id)
-            .unwrap_or(false);
-        match is_client_id(id) || server_chosen {
+        match is_client_id(id) || is_server_chosen_id(id) {
             true => Ok(Self(id.to_owned())),
             false => Err("must be users/{user_id} with a valid user_id"),
         }
@@ -66,6 +63,18 @@ impl UserId {
         name.push_str(&self.0);
         name
     }
+}
+
+/// The form the server gives ids it picks: a UUID, lower-case and
+/// hyphenated. Checked byte by byte, not parsed and printed again: every
+/// call that names a user pays for this.
+fn is_server_chosen_id(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(at, byte)| match at {
+            8 | 13 | 18 | 23 => *byte == b'-',
+            _ => byte.is_ascii_digit() || (b'a'..=b'f').contains(byte),
+        })
 }
 
 fn is_client_id(id: &str) -> bool {

@@ -35,7 +35,7 @@ use tower::{Layer, Service};
 use super::{
     client_cancel::{BrokenOff, WatchedRequest},
     completion::{CallObserver, CompletionBody, observe},
-    traceparent::inject_traceparent,
+    traceparent::{BAGGAGE, TRACEPARENT, inject_traceparent},
 };
 use crate::{
     methods::{Method, RpcPath, code_name},
@@ -211,7 +211,7 @@ fn call_context<B>(
 ) -> Context {
     // Most calls carry no context: skip the propagators for them.
     let headers = request.headers();
-    let parent = if headers.contains_key("traceparent") || headers.contains_key("baggage") {
+    let parent = if headers.contains_key(TRACEPARENT) || headers.contains_key(BAGGAGE) {
         global::get_text_map_propagator(|propagator| propagator.extract(&HeaderExtractor(headers)))
     } else {
         Context::new()

@@ -6,6 +6,12 @@ use opentelemetry::{
 use opentelemetry_http::HeaderInjector;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 
+/// The W3C trace context header, prebuilt: a name given as text is parsed
+/// again on every lookup.
+pub(crate) const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+/// The W3C baggage header, prebuilt likewise.
+pub(crate) const BAGGAGE: http::HeaderName = http::HeaderName::from_static("baggage");
+
 /// Echoes the call's `traceparent` (and `tracestate`, when there is one).
 /// The common case is formatted by hand: this runs on every traced call.
 pub(crate) fn inject_traceparent(span_context: &SpanContext, headers: &mut http::HeaderMap) {
@@ -32,7 +38,7 @@ pub(crate) fn inject_traceparent(span_context: &SpanContext, headers: &mut http:
         // evicts entries the connection's next answers could have reused,
         // and the encoder walks every earlier traceparent still in its table.
         value.set_sensitive(true);
-        headers.insert("traceparent", value);
+        headers.insert(TRACEPARENT, value);
     }
 }
 

@@ -27,11 +27,13 @@ fn names_hold_client_ids_or_canonical_uuids() {
         UserId::from_name("users/alice").expect("ok").as_str(),
         "alice"
     );
-    let generated = UserId::generate();
-    assert_eq!(
-        UserId::from_name(&generated.name()).expect("uuid"),
-        generated
-    );
+    for _ in 0..64 {
+        let generated = UserId::generate();
+        assert_eq!(
+            UserId::from_name(&generated.name()).expect("uuid"),
+            generated
+        );
+    }
     for bad in [
         "alice",
         "users/",
@@ -39,6 +41,11 @@ fn names_hold_client_ids_or_canonical_uuids() {
         "user/alice",
         "users/a/b",
         "users/7D444840-9DC0-11D1-B245-5FFDCE74FAD2",
+        "users/7d444840-9dc0-11d1-b245-5ffdce74fad",
+        "users/7d4448409-dc0-11d1-b245-5ffdce74fad2",
+        "users/7d444840-9dc0-11d1-b245-5ffdce74fag2",
+        "users/7d4448409dc011d1b2455ffdce74fad2",
+        "users/{7d444840-9dc0-11d1-b245-5ffdce74fad2}",
     ] {
         assert!(UserId::from_name(bad).is_err(), "{bad}");
     }
