@@ -11,6 +11,7 @@ mod process;
 mod receiver;
 mod store_spans;
 mod with_binary;
+mod without_exporter;
 
 /// A fresh W3C `traceparent` (sampled) with its trace and span ids.
 pub(crate) struct Caller {
