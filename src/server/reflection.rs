@@ -5,11 +5,14 @@ use tonic_reflection::server::{Builder, Error};
 use crate::{proto, settings::LimitsSettings};
 
 /// The descriptor sets of every service served, reflection itself included,
-/// so both reflection versions list the same, complete set.
+/// so both reflection versions list the same, complete set; and of the error
+/// details every error carries (`google.rpc.ErrorInfo`, `BadRequest`,
+/// `RequestInfo`), so clients such as grpcurl can print them.
 fn builder() -> Builder<'static> {
     Builder::configure()
         .include_reflection_service(false)
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)

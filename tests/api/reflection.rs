@@ -197,3 +197,64 @@ async fn reflection_can_be_switched_off() {
     assert_eq!(status.code(), tonic::Code::Unimplemented);
     server.abort();
 }
+
+/// The file reflection serves under `name`, decoded.
+async fn served_file(channel: tonic::transport::Channel, name: &str) -> FileDescriptorProto {
+    let response = ask_v1(
+        channel,
+        v1::server_reflection_request::MessageRequest::FileByFilename(name.into()),
+    )
+    .await
+    .expect("reflection answers");
+    let v1::server_reflection_response::MessageResponse::FileDescriptorResponse(found) = response
+    else {
+        panic!("{name} is not served: {response:?}");
+    };
+    FileDescriptorProto::decode(found.file_descriptor_proto[0].as_slice())
+        .expect("a valid descriptor")
+}
+
+#[tokio::test]
+async fn the_error_details_errors_carry_are_described_with_their_imports() {
+    let app = spawn_app().await;
+    // Named as tonic-types compiles them; clients find them by symbol.
+    for (symbol, file_name, message) in [
+        ("google.rpc.ErrorInfo", "error_details.proto", "ErrorInfo"),
+        ("google.rpc.BadRequest", "error_details.proto", "BadRequest"),
+        (
+            "google.rpc.RequestInfo",
+            "error_details.proto",
+            "RequestInfo",
+        ),
+        ("google.rpc.Status", "status.proto", "Status"),
+    ] {
+        let response = ask_v1(
+            app.channel.clone(),
+            v1::server_reflection_request::MessageRequest::FileContainingSymbol(symbol.into()),
+        )
+        .await
+        .expect("reflection answers");
+        let v1::server_reflection_response::MessageResponse::FileDescriptorResponse(files) =
+            response
+        else {
+            panic!("{symbol} is not described: {response:?}");
+        };
+        let file = files
+            .file_descriptor_proto
+            .iter()
+            .map(|bytes| FileDescriptorProto::decode(bytes.as_slice()).expect("a descriptor"))
+            .find(|file| file.name() == file_name)
+            .unwrap_or_else(|| panic!("{symbol}: {file_name} is not among the files"));
+        assert!(
+            file.message_type.iter().any(|m| m.name() == message),
+            "{file_name} defines {message}"
+        );
+        // A client resolving the type URL of an Any also needs every import.
+        for needed in &file.dependency {
+            assert_eq!(
+                served_file(app.channel.clone(), needed).await.name(),
+                needed
+            );
+        }
+    }
+}
