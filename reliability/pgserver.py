@@ -47,7 +47,9 @@ def _as_server_user():
 class PgServer:
     """One server; `url(database)` names a database on it."""
 
-    def __init__(self, name):
+    def __init__(self, name, cpus=None):
+        # `cpus`: a taskset CPU list the server (and its backends) run on.
+        self.cpus = cpus
         self.bin = binaries()
         if not self.bin:
             raise RuntimeError("PostgreSQL's server binaries are not installed (apt-get install postgresql)")
@@ -72,8 +74,9 @@ class PgServer:
     def start(self, timeout=30):
         """Starts it (again) on its port and waits until it accepts connections."""
         log = open(self.log_path, "ab")
+        pin = ["taskset", "-c", self.cpus] if self.cpus else []
         self.popen = subprocess.Popen(
-            _as_server_user() + [os.path.join(self.bin, "postgres"), "-D", self.data, "-p", str(self.port),
+            pin + _as_server_user() + [os.path.join(self.bin, "postgres"), "-D", self.data, "-p", str(self.port),
                                  "-k", self.dir, "-c", "listen_addresses=127.0.0.1",
                                  "-c", "max_connections=200", "-c", "shared_buffers=64MB"],
             cwd=self.dir, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
@@ -110,6 +113,26 @@ class PgServer:
             psql = shutil.which("psql")
         return subprocess.run([psql, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", self.url(database),
                                "-c", sql], check=True, capture_output=True, text=True, timeout=60).stdout
+
+    def cpu_seconds(self):
+        """CPU the server used so far: the postmaster's own and its reaped
+        children's, plus every live backend's (from /proc)."""
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def stat(pid):
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(") ", 1)[1].split()
+        main = stat(self.popen.pid)
+        total = sum(int(main[i]) for i in (11, 12, 13, 14))
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    fields = stat(entry)
+                except OSError:
+                    continue
+                if fields[1] == str(self.popen.pid):
+                    total += int(fields[11]) + int(fields[12])
+        return total / tick
 
     def log_tail(self):
         try:
