@@ -38,8 +38,14 @@ pub(super) fn options(settings: &StoreSettings) -> anyhow::Result<PgConnectOptio
     if !settings.ssl_root_cert.is_empty() {
         options = options.ssl_root_cert(&settings.ssl_root_cert);
     }
-    let statement_timeout = format!("{}ms", settings.statement_timeout.as_millis());
-    Ok(options.options([("statement_timeout", statement_timeout)]))
+    let bound = format!("{}ms", settings.statement_timeout.as_millis());
+    // The store's transactions are a few statements sent back to back: one
+    // idle in a transaction for as long as a statement may run belongs to a
+    // replica that stalled, and its row locks would block the other replicas.
+    Ok(options.options([
+        ("statement_timeout", bound.clone()),
+        ("idle_in_transaction_session_timeout", bound),
+    ]))
 }
 
 /// The password: `store.password`, else the contents of
