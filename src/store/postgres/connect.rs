@@ -104,7 +104,7 @@ pub(super) async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
         .detach();
     // A migration (or the wait for another replica's) may outlast the
     // bound on a call's statements.
-    sqlx::raw_sql("SET statement_timeout = 0")
+    sqlx::raw_sql("SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0")
         .execute(&mut conn)
         .await
         .context("cannot prepare the migration session")?;
