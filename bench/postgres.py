@@ -4,12 +4,14 @@ that database: GetUser through user-service vs `pgbench -M prepared` running
 the same SELECT on the same table, and CreateUser vs a pgbench script doing
 the same INSERT; same server, same number of database connections, same run.
 
-A throwaway PostgreSQL (reliability/pgserver.py) pinned to CPU 0; pgbench,
-or user-service and its load generator (examples/directory_load.rs), on
-CPU 1. The database gets the same CPU either way, and its share of that CPU
-is reported (1.0 = CPU 0 busy throughout): a ratio well below 1.0 at a
-database share well below 1.0 means the service, not the database, was the
-bottleneck. Target: GetUser >= 0.5 x pgbench's transactions per second.
+A throwaway PostgreSQL (reliability/pgserver.py) pinned to CPU 0; pgbench or
+user-service alone on CPU 1, so the database's client gets the same CPU
+either way; the service's load generator (examples/directory_load.rs) runs
+beside the database on CPU 0 (`--load-cpu 1` puts it beside the service
+instead). The database's CPU is reported (1.0 = one CPU busy throughout):
+a ratio well below 1.0 at a database share well below 1.0 means the
+service, not the database, was the bottleneck. Target: GetUser >= 0.5 x
+pgbench's transactions per second.
 
 usage: bench/postgres.py [--rounds 2] [--duration 5] [--users 10000]
                          [--connections 8] [--quick] [--no-build] [--out FILE]
@@ -33,6 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "reliability"))
+import directory  # noqa: E402
 import pgserver  # noqa: E402
 from directory import CHILDREN, LOAD, RELEASE, cpu_seconds, load, spawn, stop  # noqa: E402
 from run import free_port  # noqa: E402
@@ -60,7 +63,8 @@ def seed(database, users):
         "INSERT INTO users (id, uid, email, email_key, display_name, state, create_time, update_time, etag) "
         f"SELECT 'seed' || g, gen_random_uuid(), 'seed' || g || '@bench.example', 'seed' || g || '@bench.example', "
         f"'Seed User ' || g, 1, 1764000000000000 + g * 1000, 1764000000000000 + g * 1000, lpad(to_hex(g), 16, '0') "
-        f"FROM generate_series(0, {users - 1}) AS g; VACUUM ANALYZE users;", database="users")
+        f"FROM generate_series(0, {users - 1}) AS g", database="users")
+    database.psql("VACUUM ANALYZE users", database="users")
 
 
 def pgbench(database, op, args, workdir):
@@ -123,8 +127,10 @@ def main():
     parser.add_argument("--connections", type=int, default=8, help="database connections, both sides")
     parser.add_argument("--quick", action="store_true", help="seconds in all: checks the harness (CI)")
     parser.add_argument("--no-build", action="store_true", help="use the binaries already in target/release")
+    parser.add_argument("--load-cpu", default=DB_CPU, help="CPU of the service's load generator")
     parser.add_argument("--out", help="also write the markdown report here")
     args = parser.parse_args()
+    directory.LOAD_CPU = args.load_cpu
     if args.quick:
         args.rounds, args.duration, args.warmup, args.users = 1, 2, 0.5, 2_000
     if (os.cpu_count() or 1) < 2 or not shutil.which("taskset"):
@@ -171,7 +177,8 @@ def render(results, args):
     lines = [f"Machine: {platform.node()}, {os.cpu_count()} CPUs, Linux {platform.release()}. "
              f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. Rounds: {args.rounds} (medians), "
              f"{args.duration:g} s per run, {args.users:,} users, {args.connections} database connections on both sides; "
-             f"PostgreSQL on CPU {DB_CPU}, pgbench or user-service + load generator on CPU {CLIENT_CPU}.", "",
+             f"PostgreSQL on CPU {DB_CPU}, pgbench or user-service on CPU {CLIENT_CPU}, the service's load "
+             f"generator on CPU {args.load_cpu}.", "",
              "| op | pgbench tps | service calls/s | service / pgbench | pgbench latency ms | service p50 / p99 ms "
              "| database CPU (pgbench run) | database CPU (service run) | service CPU |",
              "|---|---|---|---|---|---|---|---|---|"]

@@ -111,8 +111,11 @@ class PgServer:
         psql = os.path.join(self.bin, "psql")
         if not os.access(psql, os.X_OK):
             psql = shutil.which("psql")
-        return subprocess.run([psql, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", self.url(database),
-                               "-c", sql], check=True, capture_output=True, text=True, timeout=60).stdout
+        done = subprocess.run([psql, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", self.url(database),
+                               "-c", sql], capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"psql failed on {sql[:80]!r}: {done.stderr.strip()}")
+        return done.stdout
 
     def cpu_seconds(self):
         """CPU the server used so far: the postmaster's own and its reaped
