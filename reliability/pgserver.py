@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL server for the scenarios, from the distribution's
-server binaries (Debian: the postgresql package): initdb into a directory under
-target/reliability, postgres on a free port on 127.0.0.1, run as nobody when
+server binaries (Debian: the postgresql package): initdb into a temporary
+directory, postgres on a free port on 127.0.0.1, run as nobody when
 the harness runs as root, and SIGKILLed by the kernel if the harness dies
 (setpriv --pdeathsig, set after the user switch so it survives it).
 
@@ -53,8 +53,9 @@ class PgServer:
         self.bin = binaries()
         if not self.bin:
             raise RuntimeError("PostgreSQL's server binaries are not installed (apt-get install postgresql)")
-        os.makedirs(procs.OUT_DIR, exist_ok=True)
-        self.dir = tempfile.mkdtemp(prefix=f"pg-{name}-", dir=procs.OUT_DIR)
+        # Under the system's temporary directory, not the checkout: `nobody`
+        # must be able to reach it (a checkout under /root is closed to it).
+        self.dir = tempfile.mkdtemp(prefix=f"user-service-pg-{name}-")
         if os.geteuid() == 0:
             nobody = pwd.getpwnam("nobody")
             os.chown(self.dir, nobody.pw_uid, nobody.pw_gid)
