@@ -1,8 +1,10 @@
 //! A throwaway PostgreSQL server for tests, from the distribution's server
 //! binaries (Debian: the `postgresql` package): `initdb` into a directory of
 //! its own, `postgres` on a free port on 127.0.0.1, run as `nobody` when the
-//! tests run as root. One shared server per test binary, one fresh database
-//! per test; outage tests start one of their own to stop and start again.
+//! tests run as root. TCP connections need the superuser's password
+//! ([`PASSWORD`], scram-sha-256), so the service's password settings are
+//! exercised. One shared server per test binary, one fresh database per
+//! test; outage tests start one of their own to stop and start again.
 //!
 //! The server dies with the test process: it is started through `setpriv
 //! --pdeathsig QUIT` from a thread that lives as long as it does, and a later
@@ -19,6 +21,9 @@ use std::{
 
 use sqlx::{Connection, PgConnection};
 
+/// The superuser's password on every test server (they are throwaway and
+/// listen on 127.0.0.1 only).
+pub(crate) const PASSWORD: &str = "throwaway-test-password";
 /// Set it to a directory holding `initdb` and `postgres` to choose them.
 pub(crate) const BIN_VARIABLE: &str = "USER_SERVICE_TEST_PG_BIN";
 /// How long a server may take to start or stop.
@@ -94,9 +99,20 @@ impl PgServer {
             std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown to nobody");
         }
         let data = dir.join("data");
+        let password_file = dir.join("password");
+        std::fs::write(&password_file, PASSWORD).expect("the password file");
+        if let Some((uid, gid)) = unprivileged() {
+            std::os::unix::fs::chown(&password_file, Some(uid), Some(gid)).expect("chown");
+        }
         let initdb = as_server_user(&bin.join("initdb"))
-            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
-            .arg("--no-instructions")
+            .args([
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            ])
+            .args(["-E", "UTF8", "--no-sync", "--no-instructions"])
+            .arg(format!("--pwfile={}", password_file.display()))
             .arg("-D")
             .arg(&data)
             .current_dir(&dir)
@@ -129,15 +145,33 @@ impl PgServer {
         self.port
     }
 
-    /// A URL of database `name` as the superuser.
+    /// A URL of database `name` as the superuser, without the password (as
+    /// `store.url` takes it; the password goes in `store.password`).
     pub(crate) fn url(&self, name: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// The same with the password, for the tests' own connections.
+    pub(crate) fn admin_url(&self, name: &str) -> String {
+        format!(
+            "postgres://postgres:{PASSWORD}@127.0.0.1:{}/{name}",
+            self.port
+        )
+    }
+
+    /// Store settings for the database `url` names, with the password.
+    pub(crate) fn store_settings(&self, url: &str) -> user_service::settings::StoreSettings {
+        user_service::settings::StoreSettings {
+            url: url.to_owned(),
+            password: user_service::settings::Secret::new(PASSWORD),
+            ..Default::default()
+        }
     }
 
     /// Creates a fresh, empty database named by a UUID; returns its URL.
     pub(crate) async fn fresh_database(&self) -> String {
         let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect(&self.url("postgres"))
+        let mut conn = PgConnection::connect(&self.admin_url("postgres"))
             .await
             .expect("the test server accepts connections");
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))

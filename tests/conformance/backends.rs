@@ -54,10 +54,7 @@ async fn sqlite() -> Fresh {
 /// PostgreSQL: a fresh database on the test binary's server.
 async fn postgresql() -> Fresh {
     let server = postgres::PgServer::shared().expect("PostgreSQL is installed");
-    let settings = StoreSettings {
-        url: server.fresh_database().await,
-        ..Default::default()
-    };
+    let settings = server.store_settings(&server.fresh_database().await);
     (settings, Box::new(()))
 }
 

@@ -21,15 +21,25 @@ mod server;
 #[path = "../directory/support.rs"]
 mod support;
 
+use postgres::PgServer;
 use server::{Server, test_settings};
+use user_service::settings::Settings;
+
+/// Test settings of a replica on the database `url` names on `server`.
+pub(crate) fn replica_settings(server: &PgServer, url: &str) -> Settings {
+    let mut settings = test_settings(url);
+    settings.store = server.store_settings(url);
+    settings
+}
 
 /// Two replicas on a fresh database of the test binary's server; `None`
 /// (the test is skipped) where PostgreSQL is not installed.
 pub(crate) async fn two_replicas() -> Option<[Server; 2]> {
-    let url = postgres::PgServer::shared()?.fresh_database().await;
+    let server = PgServer::shared()?;
+    let url = server.fresh_database().await;
     Some([
-        Server::start(test_settings(&url)).await,
-        Server::start(test_settings(&url)).await,
+        Server::start(replica_settings(server, &url)).await,
+        Server::start(replica_settings(server, &url)).await,
     ])
 }
 

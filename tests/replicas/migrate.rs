@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::{
-    postgres::PgServer,
+    postgres::{PASSWORD, PgServer},
     process::{WAIT_BOUND, command, start},
     skipped,
 };
@@ -24,7 +24,7 @@ async fn migrate_then_serve_without_migrating_reads_the_password_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let password_file = dir.path().join("password");
     // As a Kubernetes Secret mounts it: the value and a newline.
-    std::fs::write(&password_file, "s3cret-value\n").expect("written");
+    std::fs::write(&password_file, format!("{PASSWORD}\n")).expect("written");
     let password_file = password_file.to_str().expect("UTF-8");
     let env = [
         ("USER_SERVICE__STORE__URL", url.as_str()),
@@ -60,6 +60,7 @@ async fn serving_an_unmigrated_database_without_migrating_says_to_run_migrate() 
     let url = server.fresh_database().await;
     let env = [
         ("USER_SERVICE__STORE__URL", url.as_str()),
+        ("USER_SERVICE__STORE__PASSWORD", PASSWORD),
         ("USER_SERVICE__STORE__MIGRATE", "false"),
         ("USER_SERVICE__SERVER__ADDR", "127.0.0.1:0"),
     ];
@@ -71,6 +72,29 @@ async fn serving_an_unmigrated_database_without_migrating_says_to_run_migrate() 
         format!("{stderr}{stdout}").contains("user-service migrate"),
         "{stderr}{stdout}"
     );
+}
+
+#[tokio::test]
+async fn a_wrong_password_fails_without_showing_it() {
+    let Some(server) = PgServer::shared() else {
+        return skipped("a wrong password");
+    };
+    let url = server.fresh_database().await;
+    let output = run(
+        &["migrate"],
+        &[
+            ("USER_SERVICE__STORE__URL", url.as_str()),
+            ("USER_SERVICE__STORE__PASSWORD", "not-the-password"),
+        ],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("password authentication failed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-the-password"), "{stderr}");
 }
 
 #[tokio::test]

@@ -10,7 +10,8 @@ use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus}
 
 use crate::{
     postgres::PgServer,
-    server::{Server, test_settings},
+    replica_settings,
+    server::Server,
     skipped,
     support::{assert_error, create, get},
 };
@@ -27,7 +28,7 @@ async fn a_database_outage_is_unavailable_fast_and_health_flips_and_returns_by_i
         return skipped("database outage");
     };
     let url = database.fresh_database().await;
-    let server = Server::start(test_settings(&url)).await;
+    let server = Server::start(replica_settings(&database, &url)).await;
     let mut client = server.client();
     let ann = create(&mut client, "ann", "ann@x.org").await;
 

@@ -6,7 +6,8 @@ use user_service::proto::v1::ListUsersRequest;
 
 use crate::{
     postgres::PgServer,
-    server::{Server, test_settings},
+    replica_settings,
+    server::Server,
     skipped,
     support::{create, list},
 };
@@ -20,10 +21,15 @@ async fn four_replicas_starting_at_once_on_an_empty_database_all_serve_and_migra
     };
     let url = server.fresh_database().await;
     // Each start returns once its replica reports user.v1.UserService SERVING.
-    let replicas =
-        futures::future::join_all((0..REPLICAS).map(|_| Server::start(test_settings(&url)))).await;
+    let replicas = futures::future::join_all(
+        (0..REPLICAS).map(|_| Server::start(replica_settings(server, &url))),
+    )
+    .await;
 
-    let mut conn = PgConnection::connect(&url).await.expect("connects");
+    let name = url.rsplit('/').next().expect("a database name");
+    let mut conn = PgConnection::connect(&server.admin_url(name))
+        .await
+        .expect("connects");
     let applied: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT version, count(*) FROM _sqlx_migrations WHERE success GROUP BY version",
     )

@@ -10,7 +10,7 @@ use user_service::proto::v1::{
 
 use crate::{
     Caller,
-    postgres::PgServer,
+    postgres::{PASSWORD, PgServer},
     process::{WAIT_BOUND, exit_code, send_signal, start},
     receiver::{self, Received, ReceivedSpan, hex, int_attribute, string_attribute},
 };
@@ -113,7 +113,7 @@ async fn create_and_get_calls_have_a_store_client_span_under_their_server_span()
         namespace: "users".to_owned(),
         server: None,
     };
-    store_spans_of(&url, &database).await;
+    store_spans_of(&url, &[], &database).await;
 }
 
 #[tokio::test]
@@ -128,20 +128,22 @@ async fn postgresql_store_spans_name_the_database_and_its_server() {
         namespace: url.rsplit('/').next().expect("a database").to_owned(),
         server: Some(("127.0.0.1".to_owned(), i64::from(server.port()))),
     };
-    store_spans_of(&url, &database).await;
+    let password = [("USER_SERVICE__STORE__PASSWORD", PASSWORD)];
+    store_spans_of(&url, &password, &database).await;
 }
 
-/// Creates and reads a user through the binary on the store `url` names and
-/// checks the spans of both calls.
-async fn store_spans_of(url: &str, database: &Database) {
+/// Creates and reads a user through the binary on the store `url` names
+/// (with `env` on top) and checks the spans of both calls.
+async fn store_spans_of(url: &str, env: &[(&str, &str)], database: &Database) {
     let (collector, received) = receiver::start_grpc(None).await;
     let endpoint = format!("http://{collector}");
-    let mut running = start(&[
+    let mut variables = vec![
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
         ("USER_SERVICE__STORE__URL", url),
-    ])
-    .await;
+    ];
+    variables.extend_from_slice(env);
+    let mut running = start(&variables).await;
     let channel = Channel::from_shared(format!("http://{}", running.addr))
         .expect("uri")
         .connect()
