@@ -14,7 +14,8 @@ service, not the database, was the bottleneck. Target: GetUser >= 0.5 x
 pgbench's transactions per second.
 
 usage: bench/postgres.py [--rounds 2] [--duration 5] [--users 10000]
-                         [--connections 8] [--quick] [--no-build] [--out FILE]
+                         [--connections 8] [--pool N] [--load-cpu 0]
+                         [--quick] [--no-build] [--out FILE]
 needs: PostgreSQL's server binaries and pgbench (Debian: postgresql,
 postgresql-contrib), taskset, 2+ CPUs.
 """
@@ -90,7 +91,7 @@ def service(database, op, args):
     addr = f"127.0.0.1:{free_port()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "RUST_LOG", "USER_SERVICE__"))}
     env.update({"USER_SERVICE__STORE__URL": database.url("users"),
-                "USER_SERVICE__STORE__MAX_CONNECTIONS": str(args.connections),
+                "USER_SERVICE__STORE__MAX_CONNECTIONS": str(args.pool or args.connections),
                 "USER_SERVICE__ADMIN__ADDR": f"127.0.0.1:{free_port()}",
                 "USER_SERVICE__SHUTDOWN__GRACE_PERIOD": "0s"})
     process = spawn(["taskset", "-c", CLIENT_CPU, os.path.join(RELEASE, "user-service"), "--addr", addr],
@@ -128,6 +129,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="seconds in all: checks the harness (CI)")
     parser.add_argument("--no-build", action="store_true", help="use the binaries already in target/release")
     parser.add_argument("--load-cpu", default=DB_CPU, help="CPU of the service's load generator")
+    parser.add_argument("--pool", type=int, help="the service's pool size, when not --connections")
     parser.add_argument("--out", help="also write the markdown report here")
     args = parser.parse_args()
     directory.LOAD_CPU = args.load_cpu
@@ -176,7 +178,8 @@ def render(results, args):
     med = {key: {f: statistics.median(r[f] for r in rows) for f in rows[0]} for key, rows in results.items()}
     lines = [f"Machine: {platform.node()}, {os.cpu_count()} CPUs, Linux {platform.release()}. "
              f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. Rounds: {args.rounds} (medians), "
-             f"{args.duration:g} s per run, {args.users:,} users, {args.connections} database connections on both sides; "
+             f"{args.duration:g} s per run, {args.users:,} users, {args.connections} database connections for pgbench, "
+             f"{args.pool or args.connections} for the service; "
              f"PostgreSQL on CPU {DB_CPU}, pgbench or user-service on CPU {CLIENT_CPU}, the service's load "
              f"generator on CPU {args.load_cpu}.", "",
              "| op | pgbench tps | service calls/s | service / pgbench | pgbench latency ms | service p50 / p99 ms "
