@@ -55,7 +55,7 @@ class PgServer:
             raise RuntimeError("PostgreSQL's server binaries are not installed (apt-get install postgresql)")
         # Under the system's temporary directory, not the checkout: `nobody`
         # must be able to reach it (a checkout under /root is closed to it).
-        self.dir = tempfile.mkdtemp(prefix=f"user-service-pg-{name}-")
+        self.dir = tempfile.mkdtemp(prefix=f"reliability-pg-{name}-")
         if os.geteuid() == 0:
             nobody = pwd.getpwnam("nobody")
             os.chown(self.dir, nobody.pw_uid, nobody.pw_gid)

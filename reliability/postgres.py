@@ -20,7 +20,6 @@ Needs PostgreSQL's server binaries (the scenarios start their own server).
 usage: reliability/postgres.py [--quick] [--only pg-restart,pg-outage,pg-etag]
 """
 import argparse
-import json
 import sys
 import threading
 import time
@@ -31,43 +30,8 @@ import pgserver
 import procs
 import report
 from directory_load import DirectoryLoad
-
-RATE = 150
-STORE = "user.v1.UserService"
-
-
-def replicas(database, names, grace="2s"):
-    url = database.url("users")
-    started = []
-    # One after the other: each binds its free ports before the next picks some.
-    for name in names:
-        started.append(procs.Service(name, grace=grace, extra_env={"USER_SERVICE__STORE__URL": url}))
-        started[-1].wait_serving(service=STORE, timeout=30)
-    return started
-
-
-def fresh_database(name):
-    database = pgserver.PgServer(name)
-    database.psql("CREATE DATABASE users")
-    return database
-
-
-def channel_over(ports, health_checked=True):
-    target = "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports)
-    config = {"loadBalancingConfig": [{"round_robin": {}}]}
-    if health_checked:
-        config["healthCheckConfig"] = {"serviceName": STORE}
-    options = [("grpc.service_config", json.dumps(config)), ("grpc.default_authority", "localhost"),
-               ("grpc.initial_reconnect_backoff_ms", 200), ("grpc.min_reconnect_backoff_ms", 200),
-               ("grpc.max_reconnect_backoff_ms", 1000)]
-    return grpc.insecure_channel(target, options=options)
-
-
-def check_writes(result, load, channel):
-    lost = load.lost_writes(DirectoryLoad(channel, rate=1, workers=1).users)
-    result.check(f"every acknowledged write is there ({load.writes()} users checked, {len(lost)} lost: "
-                 f"{lost[:3]})", not lost)
-
+from pg_etag import etag_scenario
+from pg_replicas import RATE, STORE, channel_over, check_writes, fresh_database, replicas
 
 def restart_scenario(result, quick):
     settle = 3 if quick else 8
@@ -199,61 +163,6 @@ def outage_scenario(result, quick):
         result.check(f"{instance.name}: the process stays up", instance.alive())
     check_writes(result, load, channel)
     channel.close()
-
-
-def etag_scenario(result, quick):
-    counters, writers, increments = (4, 8, 15) if quick else (8, 16, 50)
-    database = fresh_database("etag")
-    instances = replicas(database, ["pg-a", "pg-b"])
-    load = DirectoryLoad(channel_over([instances[0].port]), rate=1, workers=1)
-    pb2, users = load.pb2, load.users
-    names = [users.CreateUser(pb2.CreateUserRequest(user=pb2.User(email=f"c{n}@example.com", display_name="0")),
-                              timeout=10).name for n in range(counters)]
-    stubs = [DirectoryLoad(channel_over([i.port]), rate=1, workers=1).users for i in instances]
-    accepted = [[0] * counters for _ in range(writers)]
-    aborted, errors = [0], []
-    lock = threading.Lock()
-
-    def write(worker):
-        stub = stubs[worker % 2]
-        for n in range(increments):
-            index = (worker + n) % counters
-            for _ in range(200):  # bounded: a starved writer is an error
-                try:
-                    user = stub.GetUser(pb2.GetUserRequest(name=names[index]), timeout=5)
-                    user.display_name = str(int(user.display_name) + 1)
-                    request = pb2.UpdateUserRequest(user=user)
-                    request.update_mask.paths.append("display_name")
-                    stub.UpdateUser(request, timeout=5)
-                    accepted[worker][index] += 1
-                    break
-                except grpc.RpcError as error:
-                    with lock:
-                        if error.code() == grpc.StatusCode.ABORTED:
-                            aborted[0] += 1
-                        else:
-                            errors.append(f"{error.code().name}: {error.details()}")
-                            return
-            else:
-                errors.append(f"writer {worker} starved")
-                return
-
-    began = time.monotonic()
-    threads = [threading.Thread(target=write, args=(w,), daemon=True) for w in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    took = time.monotonic() - began
-    finals = [int(users.GetUser(pb2.GetUserRequest(name=name), timeout=10).display_name) for name in names]
-    sums = [sum(accepted[w][i] for w in range(writers)) for i in range(counters)]
-    result.sent = sum(sums) + aborted[0]
-    result.failed = len(errors)
-    result.memory = "n/a"
-    result.note(f"{sum(sums)} updates accepted, {aborted[0]} ABORTED (stale etag, retried) in {took:.1f} s")
-    result.check(f"no errors but ABORTED ({errors[:3]})", not errors)
-    result.check(f"no lost update: final counters {finals} equal the accepted updates {sums}", finals == sums)
-    result.check("every writer finished", all(not t.is_alive() for t in threads))
 
 
 SCENARIOS = {"pg-restart": restart_scenario, "pg-outage": outage_scenario, "pg-etag": etag_scenario}
