@@ -19,8 +19,9 @@ use crate::{
 /// How long health may take to follow the store (the contract).
 const HEALTH_BOUND: Duration = Duration::from_secs(10);
 /// How long a call may take to fail during an outage: the 2 s acquire
-/// timeout, plus what a loaded test machine adds.
-const FAIL_FAST: Duration = Duration::from_millis(2500);
+/// timeout (measured: 2.00 s, or a few ms when its connection breaks), plus
+/// what a loaded 2-core test machine running other servers adds.
+const FAIL_FAST: Duration = Duration::from_secs(3);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_is_unavailable_fast_and_health_flips_and_returns_by_itself() {
