@@ -29,7 +29,7 @@ RUN mkdir src \
  && rm -rf src target/release/user-service target/release/deps/user_service-* \
       target/release/deps/libuser_service-* target/release/.fingerprint/user-service-*
 
-# The SQLite migrations are embedded in the binary (sqlx::migrate!).
+# The migrations (SQLite and PostgreSQL) are embedded in the binary (sqlx::migrate!).
 COPY migrations ./migrations
 COPY src ./src
 # The store's directory is made here: the runtime image has no shell to make it.
@@ -43,7 +43,7 @@ FROM ${RUNTIME_IMAGE}
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="user-service" \
-      org.opencontainers.image.description="gRPC user directory (user.v1.UserService, legacy user.Users) on SQLite, with health, reflection, OpenTelemetry traces and Prometheus metrics" \
+      org.opencontainers.image.description="gRPC user directory (user.v1.UserService, legacy user.Users) on SQLite or PostgreSQL, with health, reflection, OpenTelemetry traces and Prometheus metrics" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="MIT" \

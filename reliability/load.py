@@ -97,13 +97,7 @@ class Load:
                     next_slot += missed * interval
                 next_slot += interval
             began = time.monotonic()
-            code, detail = 0, None
-            try:
-                answer = self.stub.ListUser(self.request, timeout=self.timeout)
-                if len(answer.details) != 2 or answer.details[0].value != REQUEST_NAME:
-                    code, detail = -1, f"wrong answer: {answer}"
-            except grpc.RpcError as error:
-                code, detail = error.code().value[0], f"{error.code().name}: {error.details()}"
+            code, detail = self.call(index)
             ended = time.monotonic()
             starts.append(began - self.t0)
             latencies.append(ended - began)
@@ -113,6 +107,17 @@ class Load:
                     self.failed_total += 1
                     if len(self.failures) < 50:
                         self.failures.append((round(began - self.t0, 3), detail))
+
+    def call(self, worker):
+        """One call by `worker`: (0, None) when it succeeded, else (code, detail).
+        Subclasses send other calls (reliability/directory_load.py)."""
+        try:
+            answer = self.stub.ListUser(self.request, timeout=self.timeout)
+            if len(answer.details) != 2 or answer.details[0].value != REQUEST_NAME:
+                return -1, f"wrong answer: {answer}"
+        except grpc.RpcError as error:
+            return error.code().value[0], f"{error.code().name}: {error.details()}"
+        return 0, None
 
     def start_times(self):
         """Every call's start (seconds since start()), ascending: calls sent by a given moment."""

@@ -4,6 +4,10 @@
   restart    rolling restart of two instances behind one round_robin channel
   collector  OTLP collector down, then slow, then back, under load
   soak       fixed-rate load with telemetry on, memory watched (10 min; --quick 90 s)
+  pg-restart, pg-outage, pg-etag
+             two replicas on PostgreSQL: rolling restart under mixed load, the
+             database restarted under load, etag writers (reliability/postgres.py);
+             skipped, loudly, where PostgreSQL is not installed (an error in CI)
 
 --quick is the CI variant (under 4 minutes in all); the full run takes about
 13 minutes. Each scenario also runs alone: reliability/<name>.py [--quick].
@@ -17,12 +21,20 @@ import os
 import sys
 
 import collector
+import pgserver
+import postgres
 import procs
 import report
 import restart
 import soak
 
 SCENARIOS = {"restart": restart.scenario, "collector": collector.scenario, "soak": soak.scenario}
+if pgserver.binaries():
+    SCENARIOS.update(postgres.scenarios())
+elif os.environ.get("CI") == "true":
+    sys.exit("CI=true: PostgreSQL's server binaries are required for the pg-* scenarios")
+else:
+    print("#### PostgreSQL's server binaries not found: the pg-* scenarios are SKIPPED ####", flush=True)
 
 
 def main():

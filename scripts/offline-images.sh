@@ -11,6 +11,8 @@
 #                                           RUST_VERSION build argument must match it)
 #   gcr.io/distroless/cc-debian12:nonroot   glibc, libgcc, libstdc++, libgomp, libssl3, CA bundle, tzdata,
 #                                           netbase, /etc/passwd with nonroot=65532; no shell; USER 65532
+#   postgres:<tag in docker-compose.yml>    the slim image + Debian's postgresql-<major> and an entry point
+#                                           with the official image's interface (scripts/postgres-image/)
 #
 # Run as root. Idempotent: an image whose tag exists is kept (FORCE=1 rebuilds all);
 # about 60-90 s the first time, a second or two after. Where missing it also installs
@@ -47,6 +49,10 @@ RUST_MINOR=$(cd / && rustc -V 2>/dev/null | awk '{print $2}' | cut -d. -f1,2)
 IMG_RUST=rust:$RUST_MINOR-slim-bookworm
 IMG_RUST_ALIAS=rust:1-slim-bookworm
 IMG_DISTROLESS=gcr.io/distroless/cc-debian12:nonroot
+# The postgres tag docker-compose.yml pins (the stand-in carries it).
+ROOT_DIR=$(cd "$(dirname "$0")/.." && pwd)
+IMG_POSTGRES=$(sed -n 's/^ *image: *\(postgres:[^ ]*\).*/\1/p' "$ROOT_DIR/docker-compose.yml" | head -n 1)
+IMG_POSTGRES=${IMG_POSTGRES:-postgres:15.18-bookworm}
 
 export DEBIAN_FRONTEND=noninteractive
 export DOCKER_BUILDKIT=0          # the stand-ins are built with the legacy builder: works with or without buildx
@@ -330,14 +336,27 @@ else
     log "$IMG_DISTROLESS exists, kept"
 fi
 
-# ---------------------------------------------------------------- 8. smoke checks
+# ---------------------------------------------------------------- 8. postgres
+# Debian's current point release of the pinned major version (its minor may be
+# newer than the tag's: the same on-disk format and protocol).
+if [ "$FORCE" = 1 ] || [ "$built_slim" = 1 ] || ! have_image "$IMG_POSTGRES"; then
+    t=$(now)
+    pg_major=$(echo "${IMG_POSTGRES#postgres:}" | cut -d. -f1 | cut -d- -f1)
+    docker build -q --build-arg "PG_MAJOR=$pg_major" -t "$IMG_POSTGRES" "$ROOT_DIR/scripts/postgres-image" >/dev/null
+    record "build $IMG_POSTGRES" "$(took "$t")"
+else
+    log "$IMG_POSTGRES exists, kept"
+fi
+
+# ---------------------------------------------------------------- 9. smoke checks
 t=$(now)
 docker run --rm "$IMG_SLIM" sh -c '. /etc/os-release; echo "slim: $PRETTY_NAME"' >&2
 docker run --rm "$IMG_RUST" sh -c 'echo "rust: $(rustc -V) / $(cargo -V) / $(gcc --version | head -1)"' >&2
 # no shell in distroless: run the dynamic loader of the image itself to prove glibc is there
 docker run --rm --entrypoint /lib64/ld-linux-x86-64.so.2 "$IMG_DISTROLESS" --version 2>&1 | head -1 | sed 's/^/distroless: /' >&2
+docker run --rm --entrypoint postgres "$IMG_POSTGRES" --version | sed "s|^|$IMG_POSTGRES: |" >&2
 record "smoke checks" "$(took "$t")"
 
 docker images --format '{{.Repository}}:{{.Tag}}\t{{.ID}}\t{{.Size}}' \
-    | grep -E "^($IMG_SLIM|$IMG_RUST|$IMG_DISTROLESS)\b" >&2 || true
+    | grep -E "^($IMG_SLIM|$IMG_RUST|$IMG_DISTROLESS|$IMG_POSTGRES)\b" >&2 || true
 log "timings:"; for x in "${TIMINGS[@]}"; do log "  $x"; done

@@ -4,8 +4,26 @@
 #   2. the release binary against Python grpcio clients (tests/interop/).
 # Needs: a Rust toolchain and python3 (with venv and pip). Python packages go
 # into target/interop-venv, pinned by tests/interop/requirements.txt.
+# With PostgreSQL's server binaries installed (Debian: apt-get install
+# postgresql), the store suites also run against throwaway PostgreSQL servers;
+# without them those tests are skipped, said loudly here (and an error in CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+pg_bin=${USER_SERVICE_TEST_PG_BIN:-$( (ls -d /usr/lib/postgresql/*/bin 2>/dev/null || true) | sort -V | tail -n 1)}
+if [ -n "$pg_bin" ] && [ -x "$pg_bin/postgres" ] && [ -x "$pg_bin/initdb" ]; then
+  echo "==> PostgreSQL server binaries in $pg_bin: the PostgreSQL suite runs"
+else
+  echo "##############################################################################"
+  echo "## PostgreSQL server binaries not found: the PostgreSQL suite is SKIPPED.   ##"
+  echo "## Install them (Debian: apt-get install postgresql) or set                 ##"
+  echo "## USER_SERVICE_TEST_PG_BIN to the directory holding initdb and postgres.   ##"
+  echo "##############################################################################"
+  if [ "${CI:-}" = "true" ]; then
+    echo "CI=true: PostgreSQL is required" >&2
+    exit 1
+  fi
+fi
 
 echo "==> cargo test"
 cargo test --locked --all-targets

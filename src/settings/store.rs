@@ -13,12 +13,15 @@ use super::{
 #[serde(deny_unknown_fields)]
 pub struct StoreSettings {
     /// The database: `sqlite://PATH` (relative to the working directory; the
-    /// file and its directory are created when missing).
+    /// file and its directory are created when missing) or
+    /// `postgres://USER@HOST:PORT/DATABASE` (several replicas may share it;
+    /// the password never goes in the URL).
     pub url: String,
     /// Apply the embedded schema migrations at start-up (else run
     /// `user-service migrate` first).
     pub migrate: bool,
-    /// Connections for reads (SQLite writes use one connection of their own).
+    /// Connections for reads (SQLite writes use one connection of their own);
+    /// for PostgreSQL, the pool's size.
     pub max_connections: u32,
     /// How long a call waits for a free connection before UNAVAILABLE.
     #[serde(with = "humantime_serde")]
@@ -30,6 +33,20 @@ pub struct StoreSettings {
     /// SQLite `synchronous`: `full` (an acknowledged write survives power
     /// loss) or `normal` (survives a crash of the process, not of the machine).
     pub sqlite_synchronous: String,
+    /// PostgreSQL: the password (prefer `password_file`). Never printed.
+    pub password: Secret,
+    /// PostgreSQL: a file holding the password (a mounted Kubernetes Secret),
+    /// read when the store opens; one trailing newline is ignored.
+    pub password_file: String,
+    /// PostgreSQL: the server-side `statement_timeout` of every connection.
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: Duration,
+    /// PostgreSQL: TLS to the database, as libpq's `sslmode`: `disable`,
+    /// `allow`, `prefer`, `require`, `verify-ca` or `verify-full`.
+    pub sslmode: String,
+    /// PostgreSQL: a PEM file of the CAs that sign the server's certificate
+    /// (`verify-ca`, `verify-full`); empty: the system's roots.
+    pub ssl_root_cert: String,
     /// How long a deleted user can be undeleted before it is purged.
     #[serde(with = "humantime_serde")]
     pub purge_after: Duration,
@@ -52,6 +69,11 @@ impl Default for StoreSettings {
             acquire_timeout: Duration::from_secs(2),
             timeout: Duration::from_secs(2),
             sqlite_synchronous: "full".to_owned(),
+            password: Secret::default(),
+            password_file: String::new(),
+            statement_timeout: Duration::from_secs(2),
+            sslmode: "prefer".to_owned(),
+            ssl_root_cert: String::new(),
             purge_after: Duration::from_secs(30 * 24 * 3600),
             purge_interval: Duration::from_secs(60),
             purge_batch_size: 500,
@@ -82,6 +104,16 @@ impl Default for DirectorySettings {
     }
 }
 
+/// libpq's `sslmode` values.
+const SSL_MODES: [&str; 6] = [
+    "disable",
+    "allow",
+    "prefer",
+    "require",
+    "verify-ca",
+    "verify-full",
+];
+
 /// The longest `purge_after`: ten years.
 const MAX_PURGE_AFTER: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
@@ -90,22 +122,23 @@ pub(super) fn validate(
     store: &StoreSettings,
     directory: &DirectorySettings,
 ) -> Result<(), Invalid> {
-    if !store.url.starts_with("sqlite:") {
-        return Err(invalid(
-            "store.url",
-            "must be an sqlite:// URL, e.g. sqlite://data/users.db",
-        ));
-    }
-    if store.url.contains(":memory:") || store.url.contains("mode=memory") {
-        return Err(invalid(
-            "store.url",
-            "must name a file: an in-memory database loses every user at exit",
-        ));
-    }
+    validate_url(store)?;
     if !matches!(store.sqlite_synchronous.as_str(), "full" | "normal") {
         return Err(invalid(
             "store.sqlite_synchronous",
             "must be full or normal",
+        ));
+    }
+    if !SSL_MODES.contains(&store.sslmode.as_str()) {
+        return Err(invalid(
+            "store.sslmode",
+            "must be disable, allow, prefer, require, verify-ca or verify-full",
+        ));
+    }
+    if !store.password.is_empty() && !store.password_file.is_empty() {
+        return Err(invalid(
+            "store.password_file",
+            "cannot be set together with store.password: choose one",
         ));
     }
     if store.max_connections == 0 {
@@ -117,6 +150,7 @@ pub(super) fn validate(
     let durations = [
         ("store.acquire_timeout", store.acquire_timeout),
         ("store.timeout", store.timeout),
+        ("store.statement_timeout", store.statement_timeout),
         ("store.purge_interval", store.purge_interval),
         ("store.health_interval", store.health_interval),
         (
@@ -139,3 +173,40 @@ pub(super) fn validate(
     }
     Ok(())
 }
+
+/// `store.url` names an SQLite file or a PostgreSQL database whose URL holds
+/// no password (the URL is printed by `user-service config` and may be
+/// logged; the password belongs in `store.password` or `store.password_file`).
+fn validate_url(store: &StoreSettings) -> Result<(), Invalid> {
+    let url = store.url.as_str();
+    if url.starts_with("sqlite:") {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(invalid(
+                "store.url",
+                "must name a file: an in-memory database loses every user at exit",
+            ));
+        }
+        return Ok(());
+    }
+    let Some(rest) = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+    else {
+        return Err(invalid(
+            "store.url",
+            "must be an sqlite:// or a postgres:// URL, e.g. sqlite://data/users.db",
+        ));
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let user_info = authority.rsplit_once('@').map(|(info, _)| info);
+    if user_info.is_some_and(|info| info.contains(':')) || url.contains("password=") {
+        return Err(invalid(
+            "store.url",
+            "must not hold the password: set store.password or store.password_file",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -22,12 +22,23 @@ pub(crate) struct Backend {
     fresh: Factory,
 }
 
-/// Every engine the suite runs against.
+#[path = "../common/postgres.rs"]
+mod postgres;
+
+/// Every engine the suite runs against: SQLite always, PostgreSQL when its
+/// server binaries are installed (always in CI).
 pub(crate) fn backends() -> Vec<Backend> {
-    vec![Backend {
+    let mut backends = vec![Backend {
         name: "sqlite",
         fresh: || Box::pin(sqlite()),
-    }]
+    }];
+    if postgres::binaries().is_some() {
+        backends.push(Backend {
+            name: "postgresql",
+            fresh: || Box::pin(postgresql()),
+        });
+    }
+    backends
 }
 
 /// SQLite: a real file in a temporary directory of its own.
@@ -38,6 +49,13 @@ async fn sqlite() -> Fresh {
         ..Default::default()
     };
     (settings, Box::new(dir))
+}
+
+/// PostgreSQL: a fresh database on the test binary's server.
+async fn postgresql() -> Fresh {
+    let server = postgres::PgServer::shared().expect("PostgreSQL is installed");
+    let settings = server.store_settings(&server.fresh_database().await);
+    (settings, Box::new(()))
 }
 
 /// An open store of one backend, which can be closed and opened again on

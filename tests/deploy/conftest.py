@@ -92,3 +92,11 @@ def with_components(tmp_path_factory):
 def scale_out(tmp_path_factory):
     """An overlay with every component, scale-out (for a shared store) included."""
     return overlay(tmp_path_factory.mktemp("scale-out"), ["otlp", "network-policy", "scale-out"])
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """An overlay on PostgreSQL (scale-out comes with it) and the development
+    database beside it, with the other components."""
+    return overlay(tmp_path_factory.mktemp("postgres"),
+                   ["otlp", "network-policy", "postgres", "postgres-dev"])

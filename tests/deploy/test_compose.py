@@ -1,9 +1,11 @@
-"""docker-compose.yml end to end: the stack starts healthy, the tutorial client
+"""docker-compose.yml end to end: the stack (two replicas on PostgreSQL, and
+the SQLite-only service of profile sqlite) starts healthy, the tutorial client
 gets its answer through 127.0.0.1:50051, the call's span reaches the collector
-with service.name=user-service and the call's trace id, a user created through
-the stack survives `docker compose restart user-service` and a recreated
-container (it lives on the user-data volume), and `docker compose stop` ends the service with exit code 0
-within its grace period.
+with service.name=user-service and the call's trace id, the two replicas are one
+directory, a user created through the stack survives `docker compose restart`
+of a replica and of the database and a recreated container (it lives in the
+database, on the pg-data volume; the SQLite service's on user-data), and
+`docker compose stop` ends the service with exit code 0 within its grace period.
 
 Jaeger cannot be pulled here; tests/deploy/compose.test.yml swaps it for an
 OTLP receiver that prints every span (examples/otlp_sink.rs)."""
@@ -22,11 +24,13 @@ PROJECT = "user-service-deploy-test"
 TUTORIAL_CLIENT = os.path.join(ROOT, "tests", "interop", "tutorial_client.py")
 TWO_ENTRIES = 'details {\n  id: 2\n  value: "twtrubiks"\n}\ndetails {\n  id: 2\n  value: "twtrubiks"\n}\n\n'
 TARGET = "127.0.0.1:50051"
+SECOND = "127.0.0.1:50052"
+SQLITE = "127.0.0.1:50061"
 
 
 def compose(*args, timeout=900, check=True):
     return run(["docker", "compose", "-p", PROJECT, "-f", "docker-compose.yml",
-                "-f", "tests/deploy/compose.test.yml", *args],
+                "-f", "tests/deploy/compose.test.yml", "--profile", "sqlite", *args],
                timeout=timeout, check=check, env={**os.environ, "OTLP_SINK_BIN": sink_binary()})
 
 
@@ -102,33 +106,82 @@ def test_tutorial_client_and_its_trace(stack):
     assert child["parent_span_id"] == parent_span
 
 
-def get_user(pb2, pb2_grpc, name):
+def get_user(pb2, pb2_grpc, name, target=TARGET, bound=60):
+    """GetUser, retried while the service or its database is coming back."""
     import grpc
 
-    with grpc.insecure_channel(TARGET) as channel:
-        # wait_for_ready: the call waits (bounded by its timeout) for a restarting server.
-        return pb2_grpc.UserServiceStub(channel).GetUser(pb2.GetUserRequest(name=name), timeout=60,
-                                                         wait_for_ready=True)
+    deadline = time.monotonic() + bound
+    while True:
+        try:
+            with grpc.insecure_channel(target) as channel:
+                # wait_for_ready: the call waits for a restarting server.
+                return pb2_grpc.UserServiceStub(channel).GetUser(
+                    pb2.GetUserRequest(name=name), timeout=10, wait_for_ready=True)
+        except grpc.RpcError as err:
+            if err.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
-def test_a_user_survives_a_restart_and_a_new_container(stack):
+def create_user(pb2, pb2_grpc, target, display_name):
+    import grpc
+
+    user = pb2.User(email=f"{secrets.token_hex(6)}@example.com", display_name=display_name)
+    with grpc.insecure_channel(target) as channel:
+        return pb2_grpc.UserServiceStub(channel).CreateUser(pb2.CreateUserRequest(user=user), timeout=10)
+
+
+def test_the_two_replicas_are_one_directory(stack):
     import grpc
 
     pb2, pb2_grpc = user_v1()
-    user = pb2.User(email=f"{secrets.token_hex(6)}@example.com", display_name="kept")
-    with grpc.insecure_channel(TARGET) as channel:
-        created = pb2_grpc.UserServiceStub(channel).CreateUser(pb2.CreateUserRequest(user=user), timeout=10)
+    created = create_user(pb2, pb2_grpc, TARGET, "on the first replica")
+    assert get_user(pb2, pb2_grpc, created.name, target=SECOND) == created
+    for n in range(3):
+        create_user(pb2, pb2_grpc, SECOND, f"on the second replica {n}")
+    # A page token made by one replica is valid on the other.
+    with grpc.insecure_channel(TARGET) as first, grpc.insecure_channel(SECOND) as second:
+        page = pb2_grpc.UserServiceStub(first).ListUsers(pb2.ListUsersRequest(page_size=2), timeout=10)
+        rest = pb2_grpc.UserServiceStub(second).ListUsers(
+            pb2.ListUsersRequest(page_size=2, page_token=page.next_page_token), timeout=10)
+    assert len(page.users) == 2 and rest.users
+    assert not {u.name for u in page.users} & {u.name for u in rest.users}
+
+
+def test_a_user_survives_restarts_of_a_replica_and_the_database_and_a_new_container(stack):
+    pb2, pb2_grpc = user_v1()
+    created = create_user(pb2, pb2_grpc, TARGET, "kept")
     first = compose("ps", "-q", "user-service").stdout.strip()
     compose("restart", "user-service", timeout=120)
     assert get_user(pb2, pb2_grpc, created.name) == created
-    # A new container (as after an image rebuild) finds it too: it is on the
-    # named volume, not in the container.
+    # The database restarted (fast shutdown): the replicas reconnect by themselves.
+    compose("restart", "postgres", timeout=120)
+    assert get_user(pb2, pb2_grpc, created.name) == created
+    assert get_user(pb2, pb2_grpc, created.name, target=SECOND) == created
+    # A new container (as after an image rebuild) finds it too: it is in the
+    # database, on a named volume, not in the container.
     compose("up", "-d", "--no-deps", "--force-recreate", "--wait", "--wait-timeout", "120", "user-service",
             timeout=300)
     second = compose("ps", "-q", "user-service").stdout.strip()
     assert second and second != first
     assert get_user(pb2, pb2_grpc, created.name) == created
+    # The users are in the database: no replica has the SQLite volume (the
+    # image's own VOLUME gives each an anonymous, unused one).
     mounts = json.loads(run(["docker", "inspect", second]).stdout)[0]["Mounts"]
+    assert not [m for m in mounts if m.get("Name", "").endswith("_user-data")], mounts
+    database = compose("ps", "-q", "postgres").stdout.strip()
+    mounts = json.loads(run(["docker", "inspect", database]).stdout)[0]["Mounts"]
+    (data,) = [m for m in mounts if m["Destination"] == "/var/lib/postgresql/data"]
+    assert data["Type"] == "volume" and data["Name"].endswith("_pg-data"), data
+
+
+def test_the_sqlite_only_service_keeps_its_users_on_its_volume(stack):
+    pb2, pb2_grpc = user_v1()
+    created = create_user(pb2, pb2_grpc, SQLITE, "in sqlite")
+    compose("restart", "user-service-sqlite", timeout=120)
+    assert get_user(pb2, pb2_grpc, created.name, target=SQLITE) == created
+    container = compose("ps", "-q", "user-service-sqlite").stdout.strip()
+    mounts = json.loads(run(["docker", "inspect", container]).stdout)[0]["Mounts"]
     (data,) = [m for m in mounts if m["Destination"] == "/var/lib/user-service"]
     assert data["Type"] == "volume" and data["Name"].endswith("_user-data"), data
 

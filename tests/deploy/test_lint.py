@@ -58,9 +58,10 @@ def test_checkov_dockerfile():
     assert_clean(checkov_results(["--framework", "dockerfile", "-f", "Dockerfile"]))
 
 
-@pytest.mark.parametrize("variant", ["base", "with-components", "scale-out"])
-def test_checkov_rendered_manifests(tmp_path, variant, with_components, scale_out):
+@pytest.mark.parametrize("variant", ["base", "with-components", "scale-out", "postgres"])
+def test_checkov_rendered_manifests(tmp_path, variant, with_components, scale_out, postgres):
     rendered = tmp_path / "rendered.yaml"
     base = os.path.join(ROOT, "deploy", "k8s")
-    rendered.write_text(render_text({"base": base, "with-components": with_components, "scale-out": scale_out}[variant]))
+    rendered.write_text(render_text({"base": base, "with-components": with_components, "scale-out": scale_out,
+                                  "postgres": postgres}[variant]))
     assert_clean(checkov_results(["--framework", "kubernetes", "-f", str(rendered)]))

@@ -39,10 +39,11 @@ def seconds(text):
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
-@pytest.mark.parametrize("variant", ["base", "with-components", "scale-out"])
-def test_rendered_objects_validate_strictly(tmp_path, version, variant, with_components, scale_out):
+@pytest.mark.parametrize("variant", ["base", "with-components", "scale-out", "postgres"])
+def test_rendered_objects_validate_strictly(tmp_path, version, variant, with_components, scale_out, postgres):
     rendered = tmp_path / "rendered.yaml"
-    rendered.write_text(render_text({"base": BASE, "with-components": with_components, "scale-out": scale_out}[variant]))
+    rendered.write_text(render_text({"base": BASE, "with-components": with_components, "scale-out": scale_out,
+                                  "postgres": postgres}[variant]))
     result = run([tool("kubernetes-validate"), "--strict", "--kubernetes-version", version, str(rendered)],
                  check=False)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -36,14 +36,20 @@ impl StoreFile {
 
     /// Test settings (loopback, ephemeral ports, quick shutdown) over this file.
     pub(crate) fn settings(&self) -> Settings {
-        let mut settings = Settings::default();
-        settings.server.addr = SocketAddr::from(([127, 0, 0, 1], 0));
-        settings.admin.addr = SocketAddr::from(([127, 0, 0, 1], 0));
-        settings.shutdown.grace_period = Duration::from_millis(10);
-        settings.shutdown.drain_timeout = Duration::from_secs(2);
-        settings.store.url = format!("sqlite://{}", self.path().display());
-        settings
+        test_settings(&format!("sqlite://{}", self.path().display()))
     }
+}
+
+/// Test settings (loopback, ephemeral ports, quick shutdown) over the store
+/// `store_url` names.
+pub(crate) fn test_settings(store_url: &str) -> Settings {
+    let mut settings = Settings::default();
+    settings.server.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    settings.admin.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    settings.shutdown.grace_period = Duration::from_millis(10);
+    settings.shutdown.drain_timeout = Duration::from_secs(2);
+    settings.store.url = store_url.to_owned();
+    settings
 }
 
 /// A running server.

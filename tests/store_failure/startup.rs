@@ -48,10 +48,16 @@ pub(crate) async fn serve_to_exit(env: &[(&str, &str)]) -> Exit {
 }
 
 #[tokio::test]
-async fn store_urls_that_are_not_a_file_exit_78_naming_store_url() {
-    for url in ["postgres://x", "sqlite://:memory:", "sqlite::memory:"] {
+async fn store_urls_of_no_store_or_holding_a_password_exit_78_naming_store_url() {
+    for url in [
+        "mysql://x",
+        "postgres://user:hunter2@x/users",
+        "sqlite://:memory:",
+        "sqlite::memory:",
+    ] {
         let exit = serve_to_exit(&[("USER_SERVICE__STORE__URL", url)]).await;
         assert_eq!(exit.code, Some(78), "{url}: {}", exit.stderr);
+        assert!(!exit.stderr.contains("hunter2"), "{}", exit.stderr);
         for needle in ["store.url", "USER_SERVICE__STORE__URL"] {
             assert!(
                 exit.stderr.contains(needle),

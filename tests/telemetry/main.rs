@@ -6,6 +6,8 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 mod in_process;
+#[path = "../common/postgres.rs"]
+mod postgres;
 #[path = "../common/process.rs"]
 mod process;
 mod receiver;

@@ -10,9 +10,20 @@ use user_service::proto::v1::{
 
 use crate::{
     Caller,
+    postgres::{PASSWORD, PgServer},
     process::{WAIT_BOUND, exit_code, send_signal, start},
-    receiver::{self, Received, ReceivedSpan, hex, string_attribute},
+    receiver::{self, Received, ReceivedSpan, hex, int_attribute, string_attribute},
 };
+
+/// What a store's spans say of it.
+struct Database {
+    /// `db.system.name`.
+    system: &'static str,
+    /// `db.namespace`.
+    namespace: String,
+    /// `server.address` and `server.port`, for a networked store.
+    server: Option<(String, i64)>,
+}
 
 const EMAIL: &str = "Span.Secret-7f3a@example.org";
 const DISPLAY_NAME: &str = "Display Secret 9c1e";
@@ -49,21 +60,28 @@ fn named<'a>(spans: &'a [ReceivedSpan], name: &str) -> &'a ReceivedSpan {
 }
 
 /// Asserts `client` is a database CLIENT span of `operation`, child of `server`.
-fn assert_store_span(server: &ReceivedSpan, client: &ReceivedSpan, operation: &str) {
+fn assert_store_span(
+    server: &ReceivedSpan,
+    client: &ReceivedSpan,
+    operation: &str,
+    database: &Database,
+) {
     assert_eq!(server.span.kind, SpanKind::Server as i32);
     assert_eq!(client.span.kind, SpanKind::Client as i32);
     assert_eq!(client.span.trace_id, server.span.trace_id);
     assert_eq!(hex(&client.span.parent_span_id), hex(&server.span.span_id));
     let attrs = &client.span.attributes;
     let attr = |key| string_attribute(attrs, key);
-    assert_eq!(attr("db.system.name").as_deref(), Some("sqlite"));
+    assert_eq!(attr("db.system.name").as_deref(), Some(database.system));
     assert_eq!(attr("db.operation.name").as_deref(), Some(operation));
     assert_eq!(attr("db.collection.name").as_deref(), Some("users"));
     assert_eq!(
         attr("db.namespace").as_deref(),
-        Some("users"),
-        "the database file's name"
+        Some(database.namespace.as_str()),
+        "the database file's or the database's name"
     );
+    let server_attributes = attr("server.address").zip(int_attribute(attrs, "server.port"));
+    assert_eq!(server_attributes, database.server, "{attrs:?}");
     assert!(attr("error.type").is_none(), "{attrs:?}");
 }
 
@@ -88,16 +106,44 @@ fn assert_no_values(spans: &[ReceivedSpan], values: &[&str]) {
 
 #[tokio::test]
 async fn create_and_get_calls_have_a_store_client_span_under_their_server_span() {
-    let (collector, received) = receiver::start_grpc(None).await;
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let endpoint = format!("http://{collector}");
     let url = format!("sqlite://{}/users.db", dir.path().display());
-    let mut running = start(&[
+    let database = Database {
+        system: "sqlite",
+        namespace: "users".to_owned(),
+        server: None,
+    };
+    store_spans_of(&url, &[], &database).await;
+}
+
+#[tokio::test]
+async fn postgresql_store_spans_name_the_database_and_its_server() {
+    let Some(server) = PgServer::shared() else {
+        eprintln!("SKIPPED: PostgreSQL's server binaries are not installed");
+        return;
+    };
+    let url = server.fresh_database().await;
+    let database = Database {
+        system: "postgresql",
+        namespace: url.rsplit('/').next().expect("a database").to_owned(),
+        server: Some(("127.0.0.1".to_owned(), i64::from(server.port()))),
+    };
+    let password = [("USER_SERVICE__STORE__PASSWORD", PASSWORD)];
+    store_spans_of(&url, &password, &database).await;
+}
+
+/// Creates and reads a user through the binary on the store `url` names
+/// (with `env` on top) and checks the spans of both calls.
+async fn store_spans_of(url: &str, env: &[(&str, &str)], database: &Database) {
+    let (collector, received) = receiver::start_grpc(None).await;
+    let endpoint = format!("http://{collector}");
+    let mut variables = vec![
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-        ("USER_SERVICE__STORE__URL", url.as_str()),
-    ])
-    .await;
+        ("USER_SERVICE__STORE__URL", url),
+    ];
+    variables.extend_from_slice(env);
+    let mut running = start(&variables).await;
     let channel = Channel::from_shared(format!("http://{}", running.addr))
         .expect("uri")
         .connect()
@@ -140,7 +186,7 @@ async fn create_and_get_calls_have_a_store_client_span_under_their_server_span()
         creating.span_id,
         "the caller's child"
     );
-    assert_store_span(server, named(&spans, "INSERT users"), "INSERT");
+    assert_store_span(server, named(&spans, "INSERT users"), "INSERT", database);
     let secrets = [
         EMAIL,
         &EMAIL.to_lowercase(),
@@ -162,6 +208,7 @@ async fn create_and_get_calls_have_a_store_client_span_under_their_server_span()
         named(&spans, "user.v1.UserService/GetUser"),
         named(&spans, "SELECT users"),
         "SELECT",
+        database,
     );
     assert_no_values(&spans, &secrets);
     // The store's own values are never on a span either: the id travels

@@ -1,0 +1,181 @@
+//! The shared store: PostgreSQL, which several replicas of the service use at
+//! once. Writes lock the row they change (`SELECT … FOR UPDATE`), so an etag
+//! checked is the etag replaced; unique indexes decide taken ids and emails;
+//! a transaction that loses to a concurrent one is run again a few times.
+
+mod connect;
+mod queries;
+mod rows;
+mod writes;
+
+use anyhow::Context;
+use sqlx::{AssertSqlSafe, PgPool, postgres::PgPoolOptions};
+
+pub use connect::MIGRATION_LOCK;
+use connect::{check_migrated, fresh_enough, info, migrate, options};
+use queries::{Value, by_request_id, email_taken, list_sql, select_user};
+use rows::{classify, user_from};
+use writes::retried;
+
+use crate::{
+    directory::{
+        Changes, ListQuery, Micros, NewUser, PoolUsage, SoftDelete, StoreError, StoreInfo, User,
+        UserId, UserStore, Write,
+    },
+    settings::StoreSettings,
+};
+
+/// The directory on a PostgreSQL database.
+#[derive(Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+    info: StoreInfo,
+}
+
+impl PostgresStore {
+    /// Connects to the database `settings.url` names and applies the
+    /// migrations when `settings.migrate` (else checks they were applied).
+    pub async fn open(settings: &StoreSettings) -> anyhow::Result<Self> {
+        let options = options(settings)?;
+        let info = info(&options);
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            // Connections are checked when idle for a while instead of on
+            // every call (a round trip each); see `fresh_enough`.
+            .test_before_acquire(false)
+            .before_acquire(fresh_enough)
+            .connect_with(options)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot connect to PostgreSQL at {}:{}",
+                    info.server.as_ref().map_or("", |(host, _)| host.as_str()),
+                    info.server.as_ref().map_or(0, |(_, port)| *port)
+                )
+            })?;
+        if settings.migrate {
+            migrate(&pool).await?;
+        } else {
+            check_migrated(&pool).await?;
+        }
+        Ok(Self { pool, info })
+    }
+}
+
+#[async_trait::async_trait]
+impl UserStore for PostgresStore {
+    async fn create(&self, user: &NewUser) -> Result<(User, bool), StoreError> {
+        retried(|| writes::create(&self.pool, user)).await
+    }
+
+    async fn check_create(&self, user: &NewUser) -> Result<Option<User>, StoreError> {
+        if let Some(request_id) = &user.request_id
+            && let Some(earlier) = by_request_id(&self.pool, request_id).await?
+        {
+            return Ok(Some(earlier));
+        }
+        if select_user(&self.pool, &user.id).await?.is_some() {
+            return Err(StoreError::UserIdTaken);
+        }
+        if email_taken(&self.pool, &user.email.key(), &user.id).await? {
+            return Err(StoreError::EmailTaken);
+        }
+        Ok(None)
+    }
+
+    async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        select_user(&self.pool, id).await
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<User>, StoreError> {
+        let (sql, values) = list_sql(query);
+        let mut statement = sqlx::query(AssertSqlSafe(sql));
+        for value in values {
+            statement = match value {
+                Value::Int(int) => statement.bind(int),
+                Value::Small(small) => statement.bind(small),
+                Value::Text(text) => statement.bind(text),
+            };
+        }
+        let rows = statement.fetch_all(&self.pool).await.map_err(classify)?;
+        rows.iter().map(user_from).collect()
+    }
+
+    async fn update(&self, write: &Write<Changes>) -> Result<User, StoreError> {
+        retried(|| writes::update(&self.pool, write)).await
+    }
+
+    async fn delete(&self, write: &Write<SoftDelete>) -> Result<User, StoreError> {
+        retried(|| writes::delete(&self.pool, write)).await
+    }
+
+    async fn undelete(&self, write: &Write<()>) -> Result<User, StoreError> {
+        retried(|| writes::undelete(&self.pool, write)).await
+    }
+
+    async fn purge(&self, now: Micros, limit: u32) -> Result<u64, StoreError> {
+        // Rows another replica's sweep holds are skipped, not waited for.
+        let purge = || async {
+            sqlx::query(
+                "DELETE FROM users WHERE id IN (SELECT id FROM users WHERE state = 2 \
+                 AND purge_time <= $1 ORDER BY purge_time LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            )
+            .bind(now.0)
+            .bind(i64::from(limit))
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(classify)
+        };
+        retried(purge).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        // A standby (after a failover, before the service is pointed at
+        // the new primary) answers reads but refuses every write.
+        let standby: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(classify)?;
+        match standby {
+            false => Ok(()),
+            true => Err(StoreError::Unavailable(anyhow::anyhow!(
+                "the database is a read-only standby"
+            ))),
+        }
+    }
+
+    async fn shared_secret(&self) -> Result<Vec<u8>, StoreError> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret)
+            .map_err(|err| StoreError::Unexpected(anyhow::anyhow!("no randomness: {err}")))?;
+        // The first replica to get here sets it; every other keeps theirs.
+        sqlx::query(
+            "INSERT INTO service_meta (key, value) VALUES ('page_token_secret', $1) \
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(secret.to_vec())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        sqlx::query_scalar("SELECT value FROM service_meta WHERE key = 'page_token_secret'")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    fn info(&self) -> &StoreInfo {
+        &self.info
+    }
+
+    fn pool_usage(&self) -> PoolUsage {
+        let open = u64::from(self.pool.size());
+        let idle = self.pool.num_idle() as u64;
+        PoolUsage {
+            idle,
+            used: open.saturating_sub(idle),
+            max: u64::from(self.pool.options().get_max_connections()),
+        }
+    }
+}

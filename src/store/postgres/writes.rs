@@ -1,0 +1,127 @@
+//! The writes: each one transaction (or one statement), run again a few
+//! times when it loses to a concurrent transaction.
+use std::{future::Future, time::Duration};
+
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::{
+    queries::{by_request_id, email_taken, insert, load_for_write, save},
+    rows::{classify, is_unique_violation, write_error},
+};
+use crate::directory::{Changes, NewUser, SoftDelete, State, StoreError, User, Write, email_key};
+
+/// Runs of a transaction that lost to a concurrent one (serialization
+/// failure, deadlock) before the call is answered ABORTED.
+const ATTEMPTS: u32 = 3;
+/// The pause before running such a transaction again, times the attempt.
+const RETRY_PAUSE: Duration = Duration::from_millis(5);
+
+/// Runs `operation` again while it loses to concurrent transactions, at
+/// most [`ATTEMPTS`] times; the last conflict is the answer (ABORTED).
+pub(super) async fn retried<T, F, Fut>(mut operation: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match operation().await {
+            Err(StoreError::Conflict(_)) if attempt < ATTEMPTS => {
+                tokio::time::sleep(RETRY_PAUSE * attempt).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, StoreError> {
+    pool.begin().await.map_err(classify)
+}
+
+/// Creates once (see the trait for what it does).
+pub(super) async fn create(pool: &PgPool, user: &NewUser) -> Result<(User, bool), StoreError> {
+    if let Some(request_id) = &user.request_id
+        && let Some(earlier) = by_request_id(pool, request_id).await?
+    {
+        return Ok((earlier, false));
+    }
+    let Err(err) = insert(pool, user).await else {
+        return Ok((user.to_user(), true));
+    };
+    // The same request sent twice at once: the second insert waits for
+    // the first and then hits its id, email or request id; it answers
+    // what the first created.
+    if is_unique_violation(&err)
+        && let Some(request_id) = &user.request_id
+        && let Some(earlier) = by_request_id(pool, request_id).await?
+    {
+        return Ok((earlier, false));
+    }
+    Err(write_error(err))
+}
+
+/// Updates once (see the trait for what it does).
+pub(super) async fn update(pool: &PgPool, write: &Write<Changes>) -> Result<User, StoreError> {
+    let mut tx = begin(pool).await?;
+    let mut user = load_for_write(&mut tx, write).await?;
+    if user.state == State::Deleted {
+        return Err(StoreError::Deleted);
+    }
+    if write.what.is_empty() {
+        return Ok(user);
+    }
+    if let Some(email) = &write.what.email {
+        if email.key() != email_key(&user.email)
+            && email_taken(&mut *tx, &email.key(), &user.id).await?
+        {
+            return Err(StoreError::EmailTaken);
+        }
+        user.email = email.as_str().to_owned();
+    }
+    if let Some(name) = &write.what.display_name {
+        user.display_name = name.as_str().to_owned();
+    }
+    user.update_time = write.now;
+    user.etag.clone_from(&write.new_etag);
+    save(&mut tx, &user).await?;
+    tx.commit().await.map_err(classify)?;
+    Ok(user)
+}
+
+/// Deletes once (see the trait for what it does).
+pub(super) async fn delete(pool: &PgPool, write: &Write<SoftDelete>) -> Result<User, StoreError> {
+    let mut tx = begin(pool).await?;
+    let mut user = load_for_write(&mut tx, write).await?;
+    if user.state == State::Deleted {
+        return Err(StoreError::Deleted);
+    }
+    user.state = State::Deleted;
+    user.delete_time = Some(write.now);
+    user.purge_time = Some(write.what.purge_time);
+    user.update_time = write.now;
+    user.etag.clone_from(&write.new_etag);
+    save(&mut tx, &user).await?;
+    tx.commit().await.map_err(classify)?;
+    Ok(user)
+}
+
+/// Undeletes once (see the trait for what it does).
+pub(super) async fn undelete(pool: &PgPool, write: &Write<()>) -> Result<User, StoreError> {
+    let mut tx = begin(pool).await?;
+    let mut user = load_for_write(&mut tx, write).await?;
+    if user.state == State::Active {
+        return Err(StoreError::NotDeleted);
+    }
+    if email_taken(&mut *tx, &email_key(&user.email), &user.id).await? {
+        return Err(StoreError::EmailTaken);
+    }
+    user.state = State::Active;
+    user.delete_time = None;
+    user.purge_time = None;
+    user.update_time = write.now;
+    user.etag.clone_from(&write.new_etag);
+    save(&mut tx, &user).await?;
+    tx.commit().await.map_err(classify)?;
+    Ok(user)
+}
