@@ -27,9 +27,9 @@ pub(crate) enum Verified {
 
 /// The checks every token passes, fixed at start-up.
 pub(crate) struct Verifier {
-    validation: Validation,
-    /// The asymmetric algorithms allowed.
-    algorithms: Vec<Algorithm>,
+    /// One per allowed algorithm: jsonwebtoken wants every algorithm of a
+    /// validation in the key's family.
+    validations: Vec<Validation>,
     /// The HS256 key, only when `auth.hmac_secret` is set.
     hmac: Option<DecodingKey>,
 }
@@ -78,22 +78,23 @@ impl Verifier {
                 settings.hmac_secret.expose().as_bytes(),
             )?),
         };
-        let mut allowed = algorithms.clone();
+        let mut allowed = algorithms;
         if hmac.is_some() {
             allowed.push(Algorithm::HS256);
         }
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.algorithms = allowed;
-        validation.leeway = settings.leeway.as_secs();
-        validation.validate_nbf = true;
-        validation.set_issuer(&[&settings.issuer]);
-        validation.set_audience(&settings.audiences);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        Ok(Self {
-            validation,
-            algorithms,
-            hmac,
-        })
+        let validations = allowed
+            .into_iter()
+            .map(|algorithm| {
+                let mut validation = Validation::new(algorithm);
+                validation.leeway = settings.leeway.as_secs();
+                validation.validate_nbf = true;
+                validation.set_issuer(&[&settings.issuer]);
+                validation.set_audience(&settings.audiences);
+                validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+                validation
+            })
+            .collect();
+        Ok(Self { validations, hmac })
     }
 
     /// Checks `token` against `keys`.
@@ -109,28 +110,32 @@ impl Verifier {
         let header = jsonwebtoken::decode_header(token).map_err(|_| {
             Denial::invalid("the token's header is malformed or names an unknown algorithm")
         })?;
+        let Some(validation) = self
+            .validations
+            .iter()
+            .find(|validation| validation.algorithms == [header.alg])
+        else {
+            return Err(Denial::invalid("the token's algorithm is not accepted"));
+        };
         let key = match header.alg.family() {
-            AlgorithmFamily::Hmac => match (&self.hmac, header.alg) {
-                (Some(secret), Algorithm::HS256) => secret,
-                _ => return Err(Denial::invalid("the token's algorithm is not accepted")),
+            AlgorithmFamily::Hmac => match &self.hmac {
+                Some(secret) => secret,
+                None => return Err(Denial::invalid("the token's algorithm is not accepted")),
             },
-            _ if !self.algorithms.contains(&header.alg) => {
-                return Err(Denial::invalid("the token's algorithm is not accepted"));
-            }
             _ => match keys.find(header.kid.as_deref(), header.alg) {
                 Lookup::Found(key) => key,
                 Lookup::UnknownKid => return Ok(Verified::UnknownKid),
                 Lookup::NoKey => return Err(Denial::invalid("no key fits the token's header")),
             },
         };
-        let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, key, validation)
             .map_err(|err| denial(err.kind()))?
             .claims;
         let mut scopes = Scopes::default();
         for claim in [&claims.scope, &claims.scp].into_iter().flatten() {
             scopes = scopes.union(claim.scopes());
         }
-        let valid_until = (claims.exp.max(0.0) as u64).saturating_add(self.validation.leeway);
+        let valid_until = (claims.exp.max(0.0) as u64).saturating_add(validation.leeway);
         let principal = Principal {
             subject: Arc::from(claims.sub),
             scopes,

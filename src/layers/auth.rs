@@ -70,6 +70,10 @@ where
             Decision::Allow(principal) => {
                 authenticator.record(Outcome::Allowed);
                 annotate_span(&principal.subject);
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    let _caller = auth::enter(&principal.subject);
+                    tracing::debug!(reason = Outcome::Allowed.reason(), "auth.allowed");
+                }
                 AuthFuture::running(self.inner.call(request), Some(principal.subject.clone()))
             }
             Decision::Deny(denial) => {
