@@ -109,8 +109,17 @@ impl Keys {
         let document = match document {
             Ok(document) => document,
             Err(err) => {
-                let keys = self.current().len();
-                tracing::warn!(error = %err, keys, "auth.jwks_unavailable: keeping the last good keys");
+                match self.current().len() {
+                    0 => tracing::warn!(
+                        error = %err,
+                        "auth.jwks_unavailable: no keys yet; calls with tokens are answered UNAVAILABLE"
+                    ),
+                    keys => tracing::warn!(
+                        error = %err,
+                        keys,
+                        "auth.jwks_unavailable: keeping the last good keys"
+                    ),
+                }
                 return;
             }
         };
