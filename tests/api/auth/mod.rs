@@ -7,4 +7,5 @@ mod jwks_url;
 mod mtls;
 mod scopes;
 mod secrecy;
+mod startup;
 mod support;
