@@ -27,10 +27,14 @@ pub(crate) use caller::enter;
 pub use denial::{Denial, Outcome};
 pub use scopes::{Access, METHOD_SCOPES, Scope, Scopes};
 
-/// How many usable signing keys a JWKS document holds, or why it is
-/// unusable (start-up validation of `auth.jwks_file`).
-pub fn check_jwks(document: &[u8]) -> Result<usize, String> {
-    keys::KeySet::parse(document).map(|set| set.len())
+/// How many usable signing keys the JWKS file at `path` holds (read up to
+/// `max_size` bytes), or why it is unusable: start-up validation of
+/// `auth.jwks_file`.
+pub fn check_jwks_file(path: &std::path::Path, max_size: u64) -> Result<usize, String> {
+    let document = source::read_file(path, max_size).map_err(|err| format!("{err:#}"))?;
+    keys::KeySet::parse(&document)
+        .map(|set| set.len())
+        .map_err(|err| format!("{}: {err}", path.display()))
 }
 
 /// A caller that proved who it is.

@@ -5,7 +5,7 @@
 //! never replaces keys that work: the last good keys stay, with a warning.
 use std::{
     io::Read,
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::{
         Arc, Mutex, PoisonError, RwLock,
         atomic::{AtomicU64, Ordering},
@@ -155,7 +155,7 @@ pub(crate) async fn refresh(keys: Arc<Keys>, interval: Duration) {
 }
 
 /// Reads at most `max_size` bytes of `path`; a larger file is an error.
-fn read_file(path: &PathBuf, max_size: u64) -> anyhow::Result<Vec<u8>> {
+pub(super) fn read_file(path: &Path, max_size: u64) -> anyhow::Result<Vec<u8>> {
     let file = std::fs::File::open(path)
         .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", path.display()))?;
     let mut document = Vec::new();

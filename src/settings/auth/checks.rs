@@ -65,17 +65,8 @@ pub(in crate::settings) fn validate(auth: &AuthSettings, mutual_tls: bool) -> Re
         return Ok(());
     }
     if !auth.jwks_file.as_os_str().is_empty() {
-        let path = auth.jwks_file.display();
-        let document = std::fs::read(&auth.jwks_file)
-            .map_err(|err| invalid("auth.jwks_file", format!("cannot read {path}: {err}")))?;
-        if document.len() as u64 > auth.jwks_max_size {
-            return Err(invalid(
-                "auth.jwks_file",
-                format!("{path} is larger than auth.jwks_max_size"),
-            ));
-        }
-        crate::auth::check_jwks(&document)
-            .map_err(|err| invalid("auth.jwks_file", format!("{path}: {err}")))?;
+        crate::auth::check_jwks_file(&auth.jwks_file, auth.jwks_max_size)
+            .map_err(|err| invalid("auth.jwks_file", err))?;
     }
     if !auth.accepts_tokens() && identities.is_empty() {
         return Err(invalid(

@@ -89,6 +89,12 @@ fn a_missing_or_broken_jwks_file_is_refused() {
         ..jwt()
     };
     assert_eq!(refused(&broken, false), "auth.jwks_file");
+    // Read only up to auth.jwks_max_size: an endless file cannot stall start-up.
+    let endless = AuthSettings {
+        jwks_file: PathBuf::from("/dev/zero"),
+        ..jwt()
+    };
+    assert_eq!(refused(&endless, false), "auth.jwks_file");
 }
 
 #[test]
