@@ -40,7 +40,10 @@ from run import free_port, grpc_frame  # noqa: E402  (same request as the throug
 import auth_tokens  # noqa: E402
 
 SERVERS = ["full", "off", "floor", "bare", "python"]
-AUTH_SERVERS = ["get-none", "get-jwt"]
+# GetUser with auth off, off with the token sent anyway (what carrying it
+# costs: h2load, like nghttp2, never HPACK-indexes `authorization`, so each
+# request carries the whole token), and on with that token (cached).
+AUTH_SERVERS = ["get-none", "get-none-token", "get-jwt"]
 # In-process token runs (examples/auth_cost.rs): calls per run, full and quick.
 TOKEN_CALLS = {False: (100, 600), True: (10, 60)}
 START_BOUND = 180  # seconds for a server to listen under valgrind
@@ -118,7 +121,7 @@ def answered_ok(admin, method):
 
 def get_user_load(kind, addr, calls, auth):
     """One CreateUser, then `calls` GetUser of that user, every one OK."""
-    headers = [f"authorization: Bearer {auth['token']}"] if kind == "get-jwt" else []
+    headers = [f"authorization: Bearer {auth['token']}"] if kind != "get-none" else []
     h2load(addr, "/user.v1.UserService/CreateUser", auth["create"], 1, headers, clients=1)
     h2load(addr, "/user.v1.UserService/GetUser", auth["get"], calls, headers)
     ok = answered_ok(auth["admin"], "GetUser")
@@ -163,13 +166,15 @@ def callgrind_total(out, what):
 
 
 def token_instructions(label, tokens, jwks, release, workdir):
-    """Total instructions of examples/auth_cost answering one call per token."""
+    """Total instructions of examples/auth_cost answering one call per token
+    (label "none": with auth.mode = none)."""
     tokens_file = os.path.join(workdir, f"tokens-{label}-{len(tokens)}.txt")
     with open(tokens_file, "w") as f:
         f.write("\n".join(tokens) + "\n")
     out = os.path.join(workdir, f"auth-{label}.{len(tokens)}.callgrind")
     run = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
-                          os.path.join(release, "examples", "auth_cost"), jwks, tokens_file],
+                          os.path.join(release, "examples", "auth_cost"),
+                          *(["--none"] if label == "none" else []), jwks, tokens_file],
                          capture_output=True, text=True, timeout=LOAD_BOUND)
     if run.returncode != 0:
         raise SystemExit(f"auth_cost {label}: {run.stderr[-2000:]}")
@@ -207,32 +212,34 @@ def auth_section(small, large, quick, sink_addr, release, workdir):
     low_n, high_n = TOKEN_CALLS[quick]
     in_process = {}
     cached = auth_tokens.token(keys, "ES256")
-    runs = [("cached", lambda n: [cached] * n)] + [
+    runs = [("none", lambda n: [cached] * n), ("cached", lambda n: [cached] * n)] + [
         (algorithm, lambda n, a=algorithm: [auth_tokens.token(keys, a) for _ in range(n)]) for algorithm in keys]
     for label, tokens in runs:
         low = token_instructions(label, tokens(low_n), jwks, release, workdir)
         high = token_instructions(label, tokens(high_n), jwks, release, workdir)
         in_process[label] = (high - low) / (high_n - low_n)
         print(f"{label:8} {in_process[label]:10.0f} instructions per in-process call", flush=True)
-    none, jwt = per_call["get-none"], per_call["get-jwt"]
+    none, sent, jwt = (per_call[kind] for kind in AUTH_SERVERS)
     lines = [
         "",
         f"Authentication: GetUser, metrics on, traces off; {small} and {large} calls per server.",
         "",
-        "| server | instructions per call | × auth.mode = none |",
-        "|---|---|---|",
-        f"| get-none (`auth.mode = none`) | {none:,.0f} | 1.00 |",
-        f"| get-jwt (one ES256 token, cached) | {jwt:,.0f} | {jwt / none:.3f} |",
+        "| server | instructions per call | × get-none | × get-none-token |",
+        "|---|---|---|---|",
+        f"| get-none (`auth.mode = none`, no header) | {none:,.0f} | 1.00 | |",
+        f"| get-none-token (`none`, the token sent anyway) | {sent:,.0f} | {sent / none:.3f} | 1.00 |",
+        f"| get-jwt (`jwt`, one ES256 token, cached) | {jwt:,.0f} | {jwt / none:.3f} | {jwt / sent:.3f} |",
         "",
-        f"Verifying a token (examples/auth_cost.rs, the stack in-process; {low_n} and {high_n} calls):",
+        f"In-process (examples/auth_cost.rs, the stack without the transport; {low_n} and {high_n} calls):",
         "",
-        "| token | instructions per call | verification (− cached) |",
-        "|---|---|---|",
-        f"| one token, cached | {in_process['cached']:,.0f} | |",
+        "| token | instructions per call | − `none` (the layer) | − cached (verification) |",
+        "|---|---|---|---|",
+        f"| `auth.mode = none`, token sent | {in_process['none']:,.0f} | | |",
+        f"| one token, cached | {in_process['cached']:,.0f} | {in_process['cached'] - in_process['none']:,.0f} | |",
     ]
     for algorithm in keys:
         cost = in_process[algorithm]
-        lines.append(f"| {algorithm}, a new token each call | {cost:,.0f} | {cost - in_process['cached']:,.0f} |")
+        lines.append(f"| {algorithm}, a new token each call | {cost:,.0f} | | {cost - in_process['cached']:,.0f} |")
     return lines
 
 
@@ -241,6 +248,7 @@ def main():
     parser.add_argument("--calls", type=int, nargs=2, default=[2000, 12000], metavar=("N_SMALL", "N_LARGE"))
     parser.add_argument("--quick", action="store_true", help="500 and 2500 calls: checks the harness")
     parser.add_argument("--no-python", action="store_true", help="skip the (slow under valgrind) Python server")
+    parser.add_argument("--auth-only", action="store_true", help="only the authentication figures")
     parser.add_argument("--out", help="also write the markdown report here")
     args = parser.parse_args()
     if args.quick:
@@ -251,7 +259,7 @@ def main():
     for tool in ("valgrind", "h2load"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is missing (apt-get install valgrind nghttp2-client)")
-    kinds = [k for k in SERVERS if not (args.no_python and k == "python")]
+    kinds = [k for k in SERVERS if not (args.no_python and k == "python") and not args.auth_only]
 
     subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "user-service",
                     "--example", "bare_tonic_server", "--example", "export_floor_server", "--example", "otlp_sink",
@@ -277,14 +285,17 @@ def main():
         sink.send_signal(signal.SIGTERM)
         sink.communicate(timeout=10)
 
-    bare = per_call["bare"]
     lines = [
         f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. "
         f"Calls: {small} and {large} per server (h2load -c 4 -m 8); release builds.",
-        "",
-        "| server | instructions per call | × bare (cost) | bare ÷ this (throughput-equivalent) |",
-        "|---|---|---|---|",
     ]
+    if kinds:
+        bare = per_call["bare"]
+        lines += [
+            "",
+            "| server | instructions per call | × bare (cost) | bare ÷ this (throughput-equivalent) |",
+            "|---|---|---|---|",
+        ]
     for kind in kinds:
         cost = per_call[kind]
         lines.append(f"| {kind} | {cost:,.0f} | {cost / bare:.2f} | {bare / cost:.2f} |")

@@ -7,9 +7,10 @@
 //! cost of a call; the difference between distinct and repeated tokens is
 //! the cost of verifying one.
 //!
-//! usage: auth_cost JWKS_FILE TOKENS_FILE
+//! usage: auth_cost [--none] JWKS_FILE TOKENS_FILE
 //! (issuer `https://bench.issuer`, audience `user-service`; every call must
-//! be answered OK, or the run fails)
+//! be answered OK, or the run fails). `--none` runs with `auth.mode = none`,
+//! the tokens still sent: the baseline the layer's cost is measured from.
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
@@ -29,13 +30,20 @@ const FRAME: &[u8] = b"\x00\x00\x00\x00\x0d\x08\x02\x12\x09twtrubiks";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = match args.first().map(String::as_str) {
+        Some("--none") => {
+            args.remove(0);
+            AuthMode::None
+        }
+        _ => AuthMode::Jwt,
+    };
     let [jwks, tokens] = args.as_slice() else {
-        bail!("usage: auth_cost JWKS_FILE TOKENS_FILE");
+        bail!("usage: auth_cost [--none] JWKS_FILE TOKENS_FILE");
     };
     let tokens = std::fs::read_to_string(tokens).context("cannot read TOKENS_FILE")?;
     let mut settings = Settings::default();
-    settings.auth.mode = AuthMode::Jwt;
+    settings.auth.mode = mode;
     settings.auth.jwks_file = PathBuf::from(jwks);
     settings.auth.issuer = "https://bench.issuer".to_owned();
     settings.auth.audiences = vec!["user-service".to_owned()];

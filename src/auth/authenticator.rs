@@ -101,7 +101,7 @@ impl Authenticator {
             Some(value) => match bearer(value.as_bytes()) {
                 Some(token) => match self.token(token) {
                     Check::Done(result) => result,
-                    Check::Reload => {
+                    Check::Reload(token) => {
                         return Decision::Pending(self.after_reload(token.to_owned(), access));
                     }
                 },
@@ -122,8 +122,9 @@ impl Authenticator {
         }
     }
 
-    /// The principal a token stands for: remembered, or verified now.
-    fn token(&self, token: &str) -> Check {
+    /// The principal a token stands for: remembered (looked up by its
+    /// bytes, as sent), or verified now.
+    fn token<'a>(&self, token: &'a [u8]) -> Check<'a> {
         if !self.accepts_tokens {
             return Check::Done(Err(Denial::invalid(
                 "this server takes client certificates, not tokens",
@@ -131,13 +132,18 @@ impl Authenticator {
         }
         let now = unix_now();
         let generation = self.keys.generation();
-        match self.tokens.get(token.as_bytes(), generation, now) {
-            Some(principal) => Check::Done(Ok(principal)),
-            None => self.verify(token, generation, now),
+        if let Some(principal) = self.tokens.get(token, generation, now) {
+            return Check::Done(Ok(principal));
+        }
+        match std::str::from_utf8(token) {
+            Ok(token) => self.verify(token, generation, now),
+            Err(_) => Check::Done(Err(Denial::invalid(
+                "the token is not a JWT (bytes outside base64url)",
+            ))),
         }
     }
 
-    fn verify(&self, token: &str, generation: u64, now: u64) -> Check {
+    fn verify<'a>(&self, token: &'a str, generation: u64, now: u64) -> Check<'a> {
         match self.verifier.verify(token, &self.keys.current()) {
             Ok(Verified::Valid(principal, valid_until)) => {
                 let principal = Arc::new(principal);
@@ -146,7 +152,7 @@ impl Authenticator {
                     .insert(bytes, principal.clone(), generation, valid_until, now);
                 Check::Done(Ok(principal))
             }
-            Ok(Verified::UnknownKid) if self.keys.reloadable() => Check::Reload,
+            Ok(Verified::UnknownKid) if self.keys.reloadable() => Check::Reload(token),
             Ok(Verified::UnknownKid) => Check::Done(Err(Denial::unknown_key())),
             Err(denial) => Check::Done(Err(denial)),
         }
@@ -159,10 +165,10 @@ impl Authenticator {
             this.keys.reload(true).await;
             let principal = match this.verify(&token, this.keys.generation(), unix_now()) {
                 Check::Done(result) => result?,
-                Check::Reload if this.keys.current().len() == 0 => {
+                Check::Reload(_) if this.keys.current().len() == 0 => {
                     return Err(Denial::unavailable());
                 }
-                Check::Reload => return Err(Denial::unknown_key()),
+                Check::Reload(_) => return Err(Denial::unknown_key()),
             };
             authorize(access, principal)
         })
@@ -191,9 +197,9 @@ impl Authenticator {
 }
 
 /// A token check: done, or waiting for a reload of the keys.
-enum Check {
+enum Check<'a> {
     Done(Result<Arc<Principal>, Denial>),
-    Reload,
+    Reload(&'a str),
 }
 
 /// The scope check, once the caller is known.

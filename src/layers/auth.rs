@@ -88,7 +88,7 @@ where
                 AuthFuture {
                     state: State::Deciding {
                         decision,
-                        parts: Some((ready, request, authenticator.clone())),
+                        parts: Some(Box::new((ready, request, authenticator.clone()))),
                     },
                 }
             }
@@ -127,9 +127,10 @@ pin_project! {
         S: Service<http::Request<ReqBody>>,
     {
         // Waiting for the keys to be reloaded before deciding.
+        // Boxed: rare, and the future every call carries stays small.
         Deciding {
             decision: Pending,
-            parts: Option<(S, http::Request<ReqBody>, Arc<Authenticator>)>,
+            parts: Option<Box<(S, http::Request<ReqBody>, Arc<Authenticator>)>>,
         },
         Running {
             #[pin]
@@ -183,9 +184,10 @@ where
                 }
                 StateProj::Deciding { decision, parts } => {
                     let decided = ready!(decision.as_mut().poll(cx));
-                    let Some((mut inner, request, authenticator)) = parts.take() else {
+                    let Some(taken) = parts.take() else {
                         return Poll::Pending;
                     };
+                    let (mut inner, request, authenticator) = *taken;
                     match decided {
                         Ok(principal) => {
                             authenticator.record(Outcome::Allowed);
