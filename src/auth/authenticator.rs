@@ -70,13 +70,7 @@ impl Authenticator {
             return Ok(None);
         }
         let keys = Arc::new(Keys::new(settings)?);
-        let refresher = keys.reloadable().then(|| {
-            tokio::spawn(source::refresh(
-                keys.clone(),
-                settings.jwks_refresh_interval,
-            ))
-        });
-        Ok(Some(Arc::new(Self {
+        let mut authenticator = Self {
             access: scopes::access_table(settings.protect_reflection),
             verifier: Verifier::new(settings)?,
             keys,
@@ -85,8 +79,17 @@ impl Authenticator {
             identities: Identities::new(settings)?,
             certificates: Cache::new(settings.token_cache_size),
             metrics: registry.map(AuthMetrics::register).transpose()?,
-            refresher,
-        })))
+            refresher: None,
+        };
+        // Started last, so a failure above leaves no task behind.
+        if authenticator.keys.reloadable() {
+            let runtime = tokio::runtime::Handle::try_current()
+                .map_err(|_| anyhow::anyhow!("the JWKS refresh needs a Tokio runtime"))?;
+            let refresh =
+                source::refresh(authenticator.keys.clone(), settings.jwks_refresh_interval);
+            authenticator.refresher = Some(runtime.spawn(refresh));
+        }
+        Ok(Some(Arc::new(authenticator)))
     }
 
     /// Decides on `request`, without waiting unless its token names a key
