@@ -2,6 +2,7 @@
 //! identities, and what telemetry shows of a caller.
 
 mod bad_tokens;
+mod hmac;
 mod jwks_file;
 mod jwks_url;
 mod mtls;
