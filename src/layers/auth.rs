@@ -199,6 +199,7 @@ where
                         }
                         Err(denial) => {
                             authenticator.record(denial.outcome);
+                            tracing::debug!(reason = denial.outcome.reason(), "auth.denied");
                             State::Answered {
                                 response: Some(denial.status().into_http()),
                             }
