@@ -57,4 +57,16 @@ async fn an_authenticated_call_span_carries_the_subject_and_not_the_token() {
     for secret in token.split('.').skip(1) {
         assert!(!shown.contains(secret), "a span shows the token");
     }
+    // The outcome counter is exported over OTLP too.
+    harness().guard.force_flush();
+    let received = &harness().received;
+    let exported = received
+        .wait_until(std::time::Duration::from_secs(15), || {
+            received
+                .metric_names()
+                .iter()
+                .any(|name| name == "user_service.auth.outcomes")
+        })
+        .await;
+    assert!(exported, "no user_service.auth.outcomes over OTLP");
 }

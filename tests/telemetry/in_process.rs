@@ -20,8 +20,8 @@ use crate::{
 const EXPORT_BOUND: Duration = Duration::from_secs(15);
 
 pub(crate) struct Harness {
-    received: Received,
-    guard: TelemetryGuard,
+    pub(crate) received: Received,
+    pub(crate) guard: TelemetryGuard,
 }
 
 /// Telemetry for this whole test binary, exporting over OTLP/HTTP to a
