@@ -22,6 +22,7 @@ grpcio and grpcio-tools for the python server (bench/requirements.txt), and
 PyJWT and cryptography for the tokens (tests/interop/requirements.txt).
 """
 import argparse
+import functools
 import datetime
 import os
 import re
@@ -44,8 +45,6 @@ SERVERS = ["full", "off", "floor", "bare", "python"]
 # costs: h2load, like nghttp2, never HPACK-indexes `authorization`, so each
 # request carries the whole token), and on with that token (cached).
 AUTH_SERVERS = ["get-none", "get-none-token", "get-jwt"]
-# In-process token runs (examples/auth_cost.rs): calls per run, full and quick.
-TOKEN_CALLS = {False: (100, 600), True: (10, 60)}
 START_BOUND = 180  # seconds for a server to listen under valgrind
 LOAD_BOUND = 900   # seconds for one h2load run under valgrind
 
@@ -165,84 +164,6 @@ def callgrind_total(out, what):
     raise SystemExit(f"{what}: no totals in {out}")
 
 
-def token_instructions(label, tokens, jwks, release, workdir):
-    """Total instructions of examples/auth_cost answering one call per token
-    (label "none": with auth.mode = none)."""
-    tokens_file = os.path.join(workdir, f"tokens-{label}-{len(tokens)}.txt")
-    with open(tokens_file, "w") as f:
-        f.write("\n".join(tokens) + "\n")
-    out = os.path.join(workdir, f"auth-{label}.{len(tokens)}.callgrind")
-    run = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
-                          os.path.join(release, "examples", "auth_cost"),
-                          *(["--none"] if label == "none" else []), jwks, tokens_file],
-                         capture_output=True, text=True, timeout=LOAD_BOUND)
-    if run.returncode != 0:
-        raise SystemExit(f"auth_cost {label}: {run.stderr[-2000:]}")
-    return callgrind_total(out, label)
-
-
-def message(field, payload):
-    """One length-delimited protobuf field."""
-    return bytes([field << 3 | 2, len(payload)]) + payload
-
-
-def frame(payload):
-    return b"\x00" + len(payload).to_bytes(4, "big") + payload
-
-
-def auth_section(small, large, quick, sink_addr, release, workdir):
-    """GetUser with auth off and with a cached token, and the cost of
-    verifying a token per algorithm; the report's lines."""
-    keys = auth_tokens.make_keys()
-    jwks = os.path.join(workdir, "jwks.json")
-    auth_tokens.write_jwks(jwks, keys)
-    files = {}
-    for name, payload in (("create", message(1, message(3, b"bench@example.com")) + message(2, b"bench")),
-                          ("get", message(1, b"users/bench"))):
-        files[name] = os.path.join(workdir, f"{name}.grpc")
-        with open(files[name], "wb") as f:
-            f.write(frame(payload))
-    auth = {"workdir": workdir, "jwks": jwks, "token": auth_tokens.token(keys, "ES256"), **files}
-    per_call = {}
-    for kind in AUTH_SERVERS:
-        low = instructions(kind, small, None, sink_addr, release, workdir, auth)
-        high = instructions(kind, large, None, sink_addr, release, workdir, auth)
-        per_call[kind] = (high - low) / (large - small)
-        print(f"{kind:8} {per_call[kind]:10.0f} instructions per call", flush=True)
-    low_n, high_n = TOKEN_CALLS[quick]
-    in_process = {}
-    cached = auth_tokens.token(keys, "ES256")
-    runs = [("none", lambda n: [cached] * n), ("cached", lambda n: [cached] * n)] + [
-        (algorithm, lambda n, a=algorithm: [auth_tokens.token(keys, a) for _ in range(n)]) for algorithm in keys]
-    for label, tokens in runs:
-        low = token_instructions(label, tokens(low_n), jwks, release, workdir)
-        high = token_instructions(label, tokens(high_n), jwks, release, workdir)
-        in_process[label] = (high - low) / (high_n - low_n)
-        print(f"{label:8} {in_process[label]:10.0f} instructions per in-process call", flush=True)
-    none, sent, jwt = (per_call[kind] for kind in AUTH_SERVERS)
-    lines = [
-        "",
-        f"Authentication: GetUser, metrics on, traces off; {small} and {large} calls per server.",
-        "",
-        "| server | instructions per call | × get-none | × get-none-token |",
-        "|---|---|---|---|",
-        f"| get-none (`auth.mode = none`, no header) | {none:,.0f} | 1.00 | |",
-        f"| get-none-token (`none`, the token sent anyway) | {sent:,.0f} | {sent / none:.3f} | 1.00 |",
-        f"| get-jwt (`jwt`, one ES256 token, cached) | {jwt:,.0f} | {jwt / none:.3f} | {jwt / sent:.3f} |",
-        "",
-        f"In-process (examples/auth_cost.rs, the stack without the transport; {low_n} and {high_n} calls):",
-        "",
-        "| token | instructions per call | − `none` (the layer) | − cached (verification) |",
-        "|---|---|---|---|",
-        f"| `auth.mode = none`, token sent | {in_process['none']:,.0f} | | |",
-        f"| one token, cached | {in_process['cached']:,.0f} | {in_process['cached'] - in_process['none']:,.0f} | |",
-    ]
-    for algorithm in keys:
-        cost = in_process[algorithm]
-        lines.append(f"| {algorithm}, a new token each call | {cost:,.0f} | | {cost - in_process['cached']:,.0f} |")
-    return lines
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, nargs=2, default=[2000, 12000], metavar=("N_SMALL", "N_LARGE"))
@@ -280,7 +201,9 @@ def main():
             high = instructions(kind, large, data, sink_addr, release, workdir)
             per_call[kind] = (high - low) / (large - small)
             print(f"{kind:6} {per_call[kind]:10.0f} instructions per call", flush=True)
-        auth_lines = auth_section(small, large, args.quick, sink_addr, release, workdir)
+        run_server = functools.partial(instructions, data=None, sink_addr=sink_addr, release=release,
+                                       workdir=workdir)
+        auth_lines = auth_tokens.report(run_server, AUTH_SERVERS, small, large, args.quick, release, workdir)
     finally:
         sink.send_signal(signal.SIGTERM)
         sink.communicate(timeout=10)
