@@ -130,3 +130,18 @@ async fn a_jwks_url_that_goes_down_later_keeps_the_last_good_keys() {
             .expect("the last good keys still verify fresh tokens");
     }
 }
+
+#[tokio::test]
+async fn a_jwks_larger_than_its_bound_is_not_taken() {
+    let padding = " ".repeat(4096);
+    let oversized = format!("{}{padding}", jwks(&[&SigningKey::rsa("rsa-1")]));
+    let keys = KeyServer::start(Mode::Serve(oversized)).await;
+    let url = keys.url();
+    let app = spawn_auth_app_with(move |settings| {
+        from_url(url)(settings);
+        settings.auth.jwks_max_size = 1024;
+    })
+    .await;
+    let result = list_user_with(&app.app, &token(&app)).await;
+    assert_denied(result, Code::Unavailable, "KEYS_UNAVAILABLE");
+}
