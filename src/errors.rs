@@ -34,6 +34,26 @@ pub fn status_with_details(
     rich_status(code, message.into(), reason, details, current_trace_id())
 }
 
+/// Like [`status`], with `ErrorInfo.metadata` entries (e.g. the scope a
+/// call lacks).
+pub fn status_with_metadata<'a>(
+    code: Code,
+    message: impl Into<String>,
+    reason: &str,
+    metadata: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Status {
+    let mut details = ErrorDetails::new();
+    let metadata: std::collections::HashMap<String, String> = metadata
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect();
+    details.set_error_info(reason, ERROR_DOMAIN, metadata);
+    if let Some(trace_id) = current_trace_id() {
+        details.set_request_info(trace_id, "");
+    }
+    Status::with_error_details(code, message, details)
+}
+
 fn rich_status(
     code: Code,
     message: String,

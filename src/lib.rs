@@ -2,6 +2,7 @@
 //! `user.Users` API, with health, reflection, layered settings, telemetry
 //! and graceful shutdown.
 
+pub mod auth;
 pub mod cli;
 pub mod directory;
 pub mod errors;

@@ -25,7 +25,7 @@ pub use health::{HealthSwitch, PROCESS_NAMES, SERVICE_NAMES, STORE_NAME};
 
 use crate::{
     directory::{PageTokens, UserStore},
-    layers::{AdmissionLayer, ObserveLayer},
+    layers::{AdmissionLayer, AuthLayer, ObserveLayer},
     proto::users_server::Users,
     settings::{LimitsSettings, Settings, ShutdownSettings, StoreSettings},
     store::{Instrumented, StoreMetrics},
@@ -47,6 +47,7 @@ pub struct Application {
     /// endpoint or OTLP metrics) and the debug line of every call.
     observe: ObserveLayer,
     admission: AdmissionLayer,
+    auth: AuthLayer,
     /// The directory's store, for health checks and the purge sweep.
     store: Arc<dyn UserStore>,
     store_settings: StoreSettings,
@@ -124,6 +125,7 @@ impl Application {
             routes: stack.routes,
             observe: stack.observe,
             admission: stack.admission,
+            auth: stack.auth,
             store,
             store_settings: settings.store,
             metrics,
@@ -199,7 +201,8 @@ impl Application {
             if self.observe.is_active() {
                 let layers = tower::ServiceBuilder::new()
                     .layer(self.observe)
-                    .layer(admission);
+                    .layer(admission)
+                    .layer(self.auth);
                 Box::pin(
                     self.transport
                         .layer(layers)
@@ -207,9 +210,12 @@ impl Application {
                         .serve_with_incoming_shutdown(incoming, stopped_accepting),
                 )
             } else {
+                let layers = tower::ServiceBuilder::new()
+                    .layer(admission)
+                    .layer(self.auth);
                 Box::pin(
                     self.transport
-                        .layer(admission)
+                        .layer(layers)
                         .add_routes(self.routes)
                         .serve_with_incoming_shutdown(incoming, stopped_accepting),
                 )

@@ -9,8 +9,9 @@ use tonic::service::{Routes, RoutesBuilder};
 
 use super::{HealthSwitch, reflection};
 use crate::{
+    auth::Authenticator,
     directory::{Directory, PageTokens, UserStore},
-    layers::{AdmissionLayer, ObserveLayer},
+    layers::{AdmissionLayer, AuthLayer, ObserveLayer},
     proto::{
         users_server::{Users, UsersServer},
         v1::user_service_server::UserServiceServer,
@@ -46,6 +47,8 @@ pub struct Stack {
     pub observe: ObserveLayer,
     /// Panics, not-gRPC refusal, deadline, shedding, message sizes.
     pub admission: AdmissionLayer,
+    /// Who may call (passes everything through with `auth.mode = none`).
+    pub auth: AuthLayer,
 }
 
 /// Builds every service the settings ask for and the layers around them.
@@ -70,6 +73,11 @@ pub fn build<U: Users>(settings: &Settings, parts: Parts<U>) -> anyhow::Result<S
             .max_decoding_message_size(limits.decoding_limit())
             .max_encoding_message_size(limits.encoding_limit()),
     );
+    let authenticator = Authenticator::from_settings(
+        &settings.auth,
+        parts.metrics.as_ref().map(RpcMetrics::registry),
+    )
+    .context("cannot set up authentication ([auth])")?;
     if settings.server.reflection {
         reflection::add_reflection(&mut routes, limits).context("cannot build reflection")?;
     }
@@ -80,6 +88,7 @@ pub fn build<U: Users>(settings: &Settings, parts: Parts<U>) -> anyhow::Result<S
             parts.metrics,
         ),
         admission: AdmissionLayer::new(limits.request_timeout, limits.max_concurrent_calls),
+        auth: AuthLayer::new(authenticator),
     })
 }
 
@@ -95,7 +104,7 @@ impl Stack {
     /// targets, which drive requests without a socket.
     pub fn into_service(self) -> InProcess {
         use tower::Layer;
-        let inner = self.admission.layer(self.routes);
+        let inner = self.admission.layer(self.auth.layer(self.routes));
         match self.observe.is_active() {
             true => boxed(self.observe.layer(inner)),
             false => boxed(inner),

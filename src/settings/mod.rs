@@ -1,6 +1,7 @@
 //! Typed settings, layered from built-in defaults, a config file, environment
 //! variables and command-line flags, and validated once at start-up.
 
+mod auth;
 mod limits;
 mod load;
 mod secret;
@@ -15,6 +16,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
+pub use auth::{ASYMMETRIC_ALGORITHMS, AuthMode, AuthSettings, MtlsIdentity};
 pub use limits::LimitsSettings;
 pub use load::{CONFIG_FILE_VARIABLE, ENV_PREFIX, FlagOverride, SettingsError, load};
 pub use secret::{REDACTED, Secret};
@@ -45,6 +47,8 @@ pub struct Settings {
     pub store: StoreSettings,
     /// The directory API (`user.v1.UserService`).
     pub directory: DirectorySettings,
+    /// Who may call.
+    pub auth: AuthSettings,
 }
 
 /// `[server]`
@@ -181,6 +185,7 @@ impl Default for Settings {
             },
             store: StoreSettings::default(),
             directory: DirectorySettings::default(),
+            auth: AuthSettings::default(),
         }
     }
 }

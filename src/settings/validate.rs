@@ -3,7 +3,7 @@ use std::{fmt, time::Duration};
 
 use tracing_subscriber::EnvFilter;
 
-use super::{Settings, limits, store, tls};
+use super::{Settings, auth, limits, store, tls};
 
 /// The longest a shutdown phase may last: anything longer is surely a typo
 /// (`"300m"` for `"300ms"`) and would stall deployments.
@@ -36,6 +36,8 @@ pub(super) fn validate(settings: &Settings) -> Result<(), Invalid> {
     limits::validate(&settings.limits)?;
     tls::validate(&settings.tls)?;
     store::validate(&settings.store, &settings.directory)?;
+    let mutual_tls = !settings.tls.client_ca_file.as_os_str().is_empty();
+    auth::validate(&settings.auth, mutual_tls)?;
     let shutdown = &settings.shutdown;
     if shutdown.grace_period > MAX_SHUTDOWN_PHASE {
         return Err(invalid("shutdown.grace_period", "must be at most 1h"));

@@ -58,6 +58,10 @@ pub(crate) fn init(settings: &LogSettings, extra: Vec<BoxedLayer>) -> anyhow::Re
         fields.add_dynamic_field("span_id", |_, _| current_ids().map(|(_, span)| span));
         fields.add_dynamic_field("rpc.service", |_, _| current_rpc().map(|call| call.service));
         fields.add_dynamic_field("rpc.method", |_, _| current_rpc().map(|call| call.method));
+        // The caller of an authenticated call (see layers::auth).
+        fields.add_dynamic_field("enduser.id", |_, _| {
+            crate::auth::current_subject().map(|subject| subject.to_string())
+        });
         layer.with_filter(filter).boxed()
     } else {
         fmt::layer().with_filter(filter).boxed()

@@ -76,6 +76,9 @@ pub struct TelemetryGuard {
 /// Sets up logs, traces and metrics for the process.
 pub fn init(settings: &Settings, env: &HashMap<String, String>) -> anyhow::Result<TelemetryGuard> {
     let plan = otel_env::resolve(&settings.telemetry, env)?;
+    // reqwest (the OTLP/HTTP exporter's client, and auth.jwks_url's) is
+    // built with rustls and no provider of its own: choose the process's.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),

@@ -1,5 +1,6 @@
 //! Integration tests: the real server on port 0, real tonic clients.
 
+mod auth;
 mod bad_input;
 mod binary;
 mod connections;

@@ -7,7 +7,7 @@ use tokio::{
 use crate::helpers::{bounded, call_raw, spawn_app};
 
 /// `GET /metrics` over plain HTTP/1.1; returns the status line and body.
-async fn scrape(addr: std::net::SocketAddr) -> (String, String) {
+pub(crate) async fn scrape(addr: std::net::SocketAddr) -> (String, String) {
     let mut stream = bounded(TcpStream::connect(addr))
         .await
         .expect("admin port open");
@@ -26,7 +26,7 @@ async fn scrape(addr: std::net::SocketAddr) -> (String, String) {
     )
 }
 
-fn value_of(body: &str, series: &str) -> Option<f64> {
+pub(crate) fn value_of(body: &str, series: &str) -> Option<f64> {
     body.lines()
         .find_map(|line| line.strip_prefix(series))
         .and_then(|rest| rest.trim().parse().ok())

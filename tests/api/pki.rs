@@ -5,6 +5,7 @@ use std::{path::PathBuf, sync::Arc};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    SanType,
 };
 use rustls::{RootCertStore, pki_types::PrivateKeyDer, pki_types::pem::PemObject};
 use tempfile::TempDir;
@@ -30,7 +31,15 @@ pub(crate) enum ClientCert {
     Trusted,
     /// One from a CA the server does not know.
     Untrusted,
+    /// One from the trusted CA naming a service: URI SAN [`SERVICE_URI`],
+    /// DNS SAN [`SERVICE_DNS`].
+    Service,
 }
+
+/// The URI SAN of the service client certificate.
+pub(crate) const SERVICE_URI: &str = "spiffe://user-service.test/ns/billing/sa/api";
+/// The DNS SAN of the service client certificate.
+pub(crate) const SERVICE_DNS: &str = "billing.internal";
 
 /// The test PKI, its files in a temporary directory.
 pub(crate) struct Pki {
@@ -40,6 +49,7 @@ pub(crate) struct Pki {
     pub(crate) server: Pair,
     pub(crate) client: Pair,
     pub(crate) rogue_client: Pair,
+    pub(crate) service_client: Pair,
 }
 
 fn ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
@@ -59,7 +69,22 @@ fn leaf(
     issuer: &Issuer<'_, KeyPair>,
 ) -> Pair {
     let sans: Vec<String> = sans.iter().map(|san| (*san).to_owned()).collect();
-    let mut params = CertificateParams::new(sans).expect("valid names");
+    leaf_with(
+        dir,
+        name,
+        CertificateParams::new(sans).expect("valid names"),
+        usage,
+        issuer,
+    )
+}
+
+fn leaf_with(
+    dir: &TempDir,
+    name: &str,
+    mut params: CertificateParams,
+    usage: ExtendedKeyUsagePurpose,
+    issuer: &Issuer<'_, KeyPair>,
+) -> Pair {
     params.distinguished_name.push(DnType::CommonName, name);
     params.extended_key_usages.push(usage);
     let key = KeyPair::generate().expect("key");
@@ -102,6 +127,16 @@ impl Pki {
             ExtendedKeyUsagePurpose::ClientAuth,
             &rogue_issuer,
         );
+        let mut service = CertificateParams::new(vec![SERVICE_DNS.to_owned()]).expect("names");
+        let uri = SERVICE_URI.try_into().expect("an IA5 URI");
+        service.subject_alt_names.push(SanType::URI(uri));
+        let service_client = leaf_with(
+            &dir,
+            "service-client",
+            service,
+            ExtendedKeyUsagePurpose::ClientAuth,
+            &issuer,
+        );
         let ca_file = dir.path().join("ca.pem");
         std::fs::write(&ca_file, &ca_pem).expect("write CA");
         Self {
@@ -111,6 +146,7 @@ impl Pki {
             server,
             client,
             rogue_client,
+            service_client,
         }
     }
 
@@ -130,6 +166,7 @@ impl Pki {
             ClientCert::None => None,
             ClientCert::Trusted => Some(&self.client),
             ClientCert::Untrusted => Some(&self.rogue_client),
+            ClientCert::Service => Some(&self.service_client),
         };
         let mut tonic = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&self.ca_pem));
         if let Some(pair) = pair {

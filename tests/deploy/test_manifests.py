@@ -1,5 +1,6 @@
 """deploy/k8s: renders with kustomize, validates strictly against the Kubernetes
 schemas, and holds the properties the service's shutdown and probes rely on."""
+import json
 import os
 import re
 import tomllib
@@ -22,6 +23,12 @@ def one(objects, kind):
     found = [o for o in objects if o["kind"] == kind]
     assert len(found) == 1, f"expected one {kind}, found {len(found)}"
     return found[0]
+
+
+def config_map(objects, prefix):
+    """The ConfigMap whose (hash-suffixed) name starts with `prefix`."""
+    (found,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith(prefix + "-")]
+    return found
 
 
 def container(objects):
@@ -62,7 +69,7 @@ def test_strict_validation_rejects_an_unknown_field(tmp_path):
 
 def test_every_kind_is_there(objects):
     kinds = sorted(o["kind"] for o in objects)
-    assert kinds == sorted(["Namespace", "ServiceAccount", "ConfigMap", "Service", "Deployment",
+    assert kinds == sorted(["Namespace", "ServiceAccount", "ConfigMap", "ConfigMap", "Service", "Deployment",
                             "PersistentVolumeClaim"])
 
 
@@ -95,7 +102,7 @@ def test_security_context(objects):
 
 def test_termination_grace_outlasts_prestop_grace_and_drain(objects):
     pod, c = container(objects)
-    config = tomllib.loads(next(iter(one(objects, "ConfigMap")["data"].values())))
+    config = tomllib.loads(next(iter(config_map(objects, "user-service-config")["data"].values())))
     env = {e["name"]: e.get("value") for e in c["env"]}
     grace = seconds(env.get("USER_SERVICE__SHUTDOWN__GRACE_PERIOD") or config["shutdown"]["grace_period"])
     drain = seconds(env.get("USER_SERVICE__SHUTDOWN__DRAIN_TIMEOUT") or config["shutdown"]["drain_timeout"])
@@ -107,7 +114,7 @@ def test_termination_grace_outlasts_prestop_grace_and_drain(objects):
 
 def test_config_file_is_the_documented_one(objects):
     pod, c = container(objects)
-    cm = one(objects, "ConfigMap")
+    cm = config_map(objects, "user-service-config")
     with open(os.path.join(ROOT, "deploy", "config", "user-service.toml"), encoding="utf-8") as f:
         assert cm["data"] == {"user-service.toml": f.read()}
     volume = next(v for v in pod["volumes"] if v.get("configMap"))
@@ -195,7 +202,7 @@ def test_scale_out_component(scale_out):
     # No SQLite volume to share by mistake: the claim and its mount are gone.
     assert "PersistentVolumeClaim" not in {o["kind"] for o in objects}
     assert not any(v.get("persistentVolumeClaim") for v in pod["volumes"])
-    assert {m["mountPath"] for m in c["volumeMounts"]} == {"/etc/user-service", "/tmp"}
+    assert {m["mountPath"] for m in c["volumeMounts"]} == {"/etc/user-service", "/etc/user-service-auth", "/tmp"}
 
 
 def test_components(with_components):
@@ -207,3 +214,18 @@ def test_components(with_components):
     env = {e["name"]: e.get("value") for e in c["env"]}
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http://")
     assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc"
+
+
+def test_the_base_never_runs_with_auth_off(objects):
+    """jwt mode, keys from the auth ConfigMap mounted where the settings say."""
+    pod, c = container(objects)
+    env = {e["name"]: e for e in c["env"]}
+    assert env["USER_SERVICE__AUTH__MODE"]["value"] == "jwt"
+    auth = config_map(objects, "user-service-auth")
+    volume = next(v for v in pod["volumes"] if v.get("configMap", {}).get("name") == auth["metadata"]["name"])
+    mount = next(m for m in c["volumeMounts"] if m["name"] == volume["name"])
+    assert env["USER_SERVICE__AUTH__JWKS_FILE"]["value"] == mount["mountPath"] + "/jwks.json"
+    assert "keys" in json.loads(auth["data"]["jwks.json"])
+    for key in ("issuer", "audiences"):
+        ref = env[f"USER_SERVICE__AUTH__{key.upper()}"]["valueFrom"]["configMapKeyRef"]
+        assert ref["name"] == auth["metadata"]["name"] and ref["key"] in auth["data"]

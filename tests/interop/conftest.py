@@ -28,7 +28,7 @@ class Server:
     """A user-service process on a free loopback port, ready (health SERVING),
     with its SQLite store in a fresh temporary directory (never ./data)."""
 
-    def __init__(self, grace_period="200ms"):
+    def __init__(self, grace_period="200ms", extra_env=None):
         port = free_port()
         self.target = f"127.0.0.1:{port}"
         self.store = tempfile.TemporaryDirectory(prefix="user-service-store-")
@@ -42,6 +42,7 @@ class Server:
             "USER_SERVICE__SHUTDOWN__GRACE_PERIOD": grace_period,
             "USER_SERVICE__STORE__URL": f"sqlite://{self.store.name}/users.db",
         })
+        env.update(extra_env or {})
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen([BINARY], env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_until_serving()

@@ -19,14 +19,14 @@ use crate::{
 
 const EXPORT_BOUND: Duration = Duration::from_secs(15);
 
-struct Harness {
-    received: Received,
-    guard: TelemetryGuard,
+pub(crate) struct Harness {
+    pub(crate) received: Received,
+    pub(crate) guard: TelemetryGuard,
 }
 
 /// Telemetry for this whole test binary, exporting over OTLP/HTTP to a
 /// receiver that outlives every test.
-fn harness() -> &'static Harness {
+pub(crate) fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
         let (addr, received) = receiver::start_http_in_background();
@@ -43,7 +43,7 @@ fn harness() -> &'static Harness {
     })
 }
 
-async fn spans_of(caller: &Caller) -> Vec<ReceivedSpan> {
+pub(crate) async fn spans_of(caller: &Caller) -> Vec<ReceivedSpan> {
     let harness = harness();
     harness.guard.force_flush();
     harness

@@ -2,6 +2,7 @@
 //! in this process (one global subscriber for the whole test binary) and from
 //! the real binary.
 
+mod auth_spans;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
