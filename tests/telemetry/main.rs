@@ -6,9 +6,15 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 mod in_process;
+mod otlp_tls;
+mod otlp_variables;
+#[allow(dead_code)]
+#[path = "../api/pki.rs"]
+mod pki;
 #[path = "../common/process.rs"]
 mod process;
 mod receiver;
+mod receiver_http;
 mod store_spans;
 mod with_binary;
 mod without_exporter;

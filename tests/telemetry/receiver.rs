@@ -1,5 +1,5 @@
-//! In-process OTLP receivers, over gRPC and over HTTP/protobuf, that record
-//! what they are sent.
+//! In-process OTLP/gRPC receivers, plain or behind TLS, that record what
+//! they are sent and the headers it came with (OTLP/HTTP: receiver_http.rs).
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
@@ -21,9 +21,20 @@ use opentelemetry_proto::tonic::{
     metrics::v1::ResourceMetrics,
     trace::v1::Span,
 };
-use prost::Message;
 use tokio::{net::TcpListener, sync::watch};
-use tonic::{Request, Response, Status};
+use tonic::{
+    Request, Response, Status,
+    codec::CompressionEncoding::Gzip,
+    transport::{Certificate, Identity, ServerTlsConfig},
+};
+
+use crate::pki::Pki;
+
+/// Where OTLP/gRPC exports arrive, as an HTTP/2 path.
+pub(crate) const TRACES_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+/// Where OTLP/gRPC metric exports arrive.
+pub(crate) const METRICS_PATH: &str =
+    "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
 /// A span as received, with its resource's attributes.
 #[derive(Debug, Clone)]
@@ -37,22 +48,48 @@ pub(crate) struct ReceivedSpan {
 pub(crate) struct Received {
     spans: Arc<Mutex<Vec<ReceivedSpan>>>,
     metrics: Arc<Mutex<Vec<ResourceMetrics>>>,
+    /// The headers of every export request, with its path.
+    requests: Arc<Mutex<Vec<(String, http::HeaderMap)>>>,
     changes: watch::Sender<u64>,
     /// When set, every export is answered with this error.
     failing: Option<tonic::Code>,
 }
 
 impl Received {
-    fn new(failing: Option<tonic::Code>) -> Self {
+    pub(crate) fn new(failing: Option<tonic::Code>) -> Self {
         Self {
             spans: Arc::default(),
             metrics: Arc::default(),
+            requests: Arc::default(),
             changes: watch::channel(0).0,
             failing,
         }
     }
 
-    fn add_traces(&self, request: ExportTraceServiceRequest) {
+    /// Records an export request's path and headers (before its content,
+    /// which wakes the waiters).
+    pub(crate) fn add_request(&self, path: &str, headers: http::HeaderMap) {
+        let mut requests = self.requests.lock().expect("not poisoned");
+        requests.push((path.to_owned(), headers));
+    }
+
+    /// Every value of header `name` sent to `path`, in arrival order.
+    pub(crate) fn header_values(&self, path: &str, name: &str) -> Vec<String> {
+        let requests = self.requests.lock().expect("not poisoned");
+        requests
+            .iter()
+            .filter(|(at, _)| at == path)
+            .flat_map(|(_, headers)| headers.get_all(name))
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .collect()
+    }
+
+    /// How many spans arrived, whatever their trace.
+    pub(crate) fn span_count(&self) -> usize {
+        self.spans.lock().expect("not poisoned").len()
+    }
+
+    pub(crate) fn add_traces(&self, request: ExportTraceServiceRequest) {
         let mut spans = self.spans.lock().expect("not poisoned");
         for resource_spans in request.resource_spans {
             let resource = resource_spans
@@ -69,7 +106,7 @@ impl Received {
         self.changes.send_modify(|n| *n += 1);
     }
 
-    fn add_metrics(&self, request: ExportMetricsServiceRequest) {
+    pub(crate) fn add_metrics(&self, request: ExportMetricsServiceRequest) {
         self.metrics
             .lock()
             .expect("not poisoned")
@@ -168,6 +205,7 @@ impl TraceService for Received {
         if let Some(code) = self.failing {
             return Err(Status::new(code, "collector refuses"));
         }
+        self.add_request(TRACES_PATH, request.metadata().clone().into_headers());
         self.add_traces(request.into_inner());
         Ok(Response::new(ExportTraceServiceResponse::default()))
     }
@@ -182,6 +220,7 @@ impl MetricsService for Received {
         if let Some(code) = self.failing {
             return Err(Status::new(code, "collector refuses"));
         }
+        self.add_request(METRICS_PATH, request.metadata().clone().into_headers());
         self.add_metrics(request.into_inner());
         Ok(Response::new(ExportMetricsServiceResponse::default()))
     }
@@ -190,55 +229,34 @@ impl MetricsService for Received {
 /// An OTLP/gRPC receiver on an ephemeral loopback port, running on the
 /// current runtime; `failing` makes it refuse every export.
 pub(crate) async fn start_grpc(failing: Option<tonic::Code>) -> (SocketAddr, Received) {
+    serve_grpc(tonic::transport::Server::builder(), failing).await
+}
+
+/// An OTLP/gRPC receiver behind TLS with the test PKI's server certificate;
+/// with `mutual`, it also demands a client certificate from the test CA.
+pub(crate) async fn start_grpc_tls(pki: &Pki, mutual: bool) -> (SocketAddr, Received) {
+    let identity = Identity::from_pem(&pki.server.cert_pem, &pki.server.key_pem);
+    let mut tls = ServerTlsConfig::new().identity(identity);
+    if mutual {
+        tls = tls.client_ca_root(Certificate::from_pem(&pki.ca_pem));
+    }
+    let builder = tonic::transport::Server::builder()
+        .tls_config(tls)
+        .expect("TLS config");
+    serve_grpc(builder, None).await
+}
+
+async fn serve_grpc(
+    mut builder: tonic::transport::Server,
+    failing: Option<tonic::Code>,
+) -> (SocketAddr, Received) {
     let received = Received::new(failing);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let server = tonic::transport::Server::builder()
-        .add_service(TraceServiceServer::new(received.clone()))
-        .add_service(MetricsServiceServer::new(received.clone()))
+    let server = builder
+        .add_service(TraceServiceServer::new(received.clone()).accept_compressed(Gzip))
+        .add_service(MetricsServiceServer::new(received.clone()).accept_compressed(Gzip))
         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
     tokio::spawn(server);
     (addr, received)
-}
-
-/// An OTLP/HTTP (protobuf) receiver on an ephemeral loopback port, on a
-/// thread of its own so it outlives any one test's runtime.
-pub(crate) fn start_http_in_background() -> (SocketAddr, Received) {
-    let received = Received::new(None);
-    let (ready, addr) = std::sync::mpsc::channel();
-    let state = received.clone();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            ready
-                .send(listener.local_addr().expect("addr"))
-                .expect("report addr");
-            let traces = state.clone();
-            let metrics = state;
-            let app = axum::Router::new()
-                .route(
-                    "/v1/traces",
-                    axum::routing::post(move |body: axum::body::Bytes| async move {
-                        let request = ExportTraceServiceRequest::decode(body).expect("valid OTLP");
-                        traces.add_traces(request);
-                        ExportTraceServiceResponse::default().encode_to_vec()
-                    }),
-                )
-                .route(
-                    "/v1/metrics",
-                    axum::routing::post(move |body: axum::body::Bytes| async move {
-                        let request =
-                            ExportMetricsServiceRequest::decode(body).expect("valid OTLP");
-                        metrics.add_metrics(request);
-                        ExportMetricsServiceResponse::default().encode_to_vec()
-                    }),
-                );
-            axum::serve(listener, app).await.expect("serves");
-        });
-    });
-    (addr.recv().expect("receiver started"), received)
 }
