@@ -1,7 +1,9 @@
 //! The real binary exporting to collectors behind TLS: trusted through
 //! `_CERTIFICATE`, showing `_CLIENT_CERTIFICATE`/`_CLIENT_KEY` to a collector
 //! that demands one, over OTLP/gRPC and OTLP/HTTP.
-use tonic::transport::Channel;
+use std::net::SocketAddr;
+
+use tonic::transport::{Certificate, Channel, Identity, Server, ServerTlsConfig};
 use user_service::proto::{UserRequest, users_client::UsersClient};
 
 use crate::{
@@ -11,6 +13,22 @@ use crate::{
     receiver::{self, Received},
     receiver_http,
 };
+
+/// An OTLP/gRPC receiver behind TLS with the test PKI's server certificate;
+/// with `mutual`, it also demands a client certificate from the test CA.
+async fn start_grpc_tls(pki: &Pki, mutual: bool) -> (SocketAddr, Received) {
+    let identity = Identity::from_pem(&pki.server.cert_pem, &pki.server.key_pem);
+    let mut tls = ServerTlsConfig::new().identity(identity);
+    if mutual {
+        tls = tls.client_ca_root(Certificate::from_pem(&pki.ca_pem));
+    }
+    let builder = Server::builder().tls_config(tls).expect("TLS config");
+    let received = Received::new(None);
+    (
+        receiver::serve_grpc(builder, received.clone()).await,
+        received,
+    )
+}
 
 async fn traced_call(running: &Running) -> String {
     let channel = Channel::from_shared(format!("http://{}", running.addr))
@@ -43,7 +61,7 @@ fn path(file: &std::path::Path) -> String {
 #[tokio::test]
 async fn mutual_tls_to_collectors_over_grpc_and_http() {
     let pki = Pki::generate();
-    let (traces_at, traces) = receiver::start_grpc_tls(&pki, true).await;
+    let (traces_at, traces) = start_grpc_tls(&pki, true).await;
     let (metrics_at, metrics) = receiver_http::start_https_in_background(&pki, true);
     let traces_endpoint = format!("https://127.0.0.1:{}", traces_at.port());
     let metrics_endpoint = format!("https://127.0.0.1:{}", metrics_at.port());
@@ -88,7 +106,7 @@ async fn mutual_tls_to_collectors_over_grpc_and_http() {
 #[tokio::test]
 async fn a_collector_ca_trusted_by_file_and_a_client_certificate_required_but_missing() {
     let pki = Pki::generate();
-    let (traces_at, traces) = receiver::start_grpc_tls(&pki, false).await;
+    let (traces_at, traces) = start_grpc_tls(&pki, false).await;
     let (metrics_at, metrics) = receiver_http::start_https_in_background(&pki, true);
     let traces_endpoint = format!("https://127.0.0.1:{}", traces_at.port());
     let metrics_endpoint = format!("https://127.0.0.1:{}/v1/metrics", metrics_at.port());

@@ -22,13 +22,7 @@ use opentelemetry_proto::tonic::{
     trace::v1::Span,
 };
 use tokio::{net::TcpListener, sync::watch};
-use tonic::{
-    Request, Response, Status,
-    codec::CompressionEncoding::Gzip,
-    transport::{Certificate, Identity, ServerTlsConfig},
-};
-
-use crate::pki::Pki;
+use tonic::{Request, Response, Status, codec::CompressionEncoding::Gzip};
 
 /// Where OTLP/gRPC exports arrive, as an HTTP/2 path.
 pub(crate) const TRACES_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -53,6 +47,8 @@ pub(crate) struct Received {
     changes: watch::Sender<u64>,
     /// When set, every export is answered with this error.
     failing: Option<tonic::Code>,
+    /// When set, every gRPC export is answered only after this long.
+    delay: Option<Duration>,
 }
 
 impl Received {
@@ -63,6 +59,15 @@ impl Received {
             requests: Arc::default(),
             changes: watch::channel(0).0,
             failing,
+            delay: None,
+        }
+    }
+
+    /// The same, answering each gRPC export only after `delay`.
+    pub(crate) fn slow(self, delay: Duration) -> Self {
+        Self {
+            delay: Some(delay),
+            ..self
         }
     }
 
@@ -196,15 +201,26 @@ pub(crate) fn int_attribute(attributes: &[KeyValue], key: &str) -> Option<i64> {
     }
 }
 
+impl Received {
+    /// Waits out the delay, then refuses or accepts.
+    async fn answer(&self) -> Result<(), Status> {
+        if let Some(delay) = self.delay {
+            tokio::time::sleep(delay).await;
+        }
+        match self.failing {
+            Some(code) => Err(Status::new(code, "collector refuses")),
+            None => Ok(()),
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl TraceService for Received {
     async fn export(
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        if let Some(code) = self.failing {
-            return Err(Status::new(code, "collector refuses"));
-        }
+        self.answer().await?;
         self.add_request(TRACES_PATH, request.metadata().clone().into_headers());
         self.add_traces(request.into_inner());
         Ok(Response::new(ExportTraceServiceResponse::default()))
@@ -217,9 +233,7 @@ impl MetricsService for Received {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        if let Some(code) = self.failing {
-            return Err(Status::new(code, "collector refuses"));
-        }
+        self.answer().await?;
         self.add_request(METRICS_PATH, request.metadata().clone().into_headers());
         self.add_metrics(request.into_inner());
         Ok(Response::new(ExportMetricsServiceResponse::default()))
@@ -229,28 +243,17 @@ impl MetricsService for Received {
 /// An OTLP/gRPC receiver on an ephemeral loopback port, running on the
 /// current runtime; `failing` makes it refuse every export.
 pub(crate) async fn start_grpc(failing: Option<tonic::Code>) -> (SocketAddr, Received) {
-    serve_grpc(tonic::transport::Server::builder(), failing).await
-}
-
-/// An OTLP/gRPC receiver behind TLS with the test PKI's server certificate;
-/// with `mutual`, it also demands a client certificate from the test CA.
-pub(crate) async fn start_grpc_tls(pki: &Pki, mutual: bool) -> (SocketAddr, Received) {
-    let identity = Identity::from_pem(&pki.server.cert_pem, &pki.server.key_pem);
-    let mut tls = ServerTlsConfig::new().identity(identity);
-    if mutual {
-        tls = tls.client_ca_root(Certificate::from_pem(&pki.ca_pem));
-    }
-    let builder = tonic::transport::Server::builder()
-        .tls_config(tls)
-        .expect("TLS config");
-    serve_grpc(builder, None).await
-}
-
-async fn serve_grpc(
-    mut builder: tonic::transport::Server,
-    failing: Option<tonic::Code>,
-) -> (SocketAddr, Received) {
     let received = Received::new(failing);
+    let addr = serve_grpc(tonic::transport::Server::builder(), received.clone()).await;
+    (addr, received)
+}
+
+/// An OTLP/gRPC receiver for `received` on an ephemeral loopback port,
+/// served by `builder` (plain, or with TLS) on the current runtime.
+pub(crate) async fn serve_grpc(
+    mut builder: tonic::transport::Server,
+    received: Received,
+) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server = builder
@@ -258,5 +261,5 @@ async fn serve_grpc(
         .add_service(MetricsServiceServer::new(received.clone()).accept_compressed(Gzip))
         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
     tokio::spawn(server);
-    (addr, received)
+    addr
 }
