@@ -2,10 +2,12 @@
 //! variables, which win, as every OpenTelemetry user expects.
 //!
 //! The variables are read here, once, from the map `main` took from the
-//! process environment, rather than left to the exporter crate: it lets
-//! settings win over variables, drops invalid values with a log line, reads
-//! no certificate files, and the batch span processor and periodic reader
-//! ignore the export timeouts. Invalid values stop start-up instead.
+//! process environment, rather than left to opentelemetry-otlp: there a
+//! value set in code (a `[telemetry]` setting) beats the variable, an
+//! invalid value is skipped with a log line, and certificate files are not
+//! read; and the SDK's thread-based batch span processor and periodic reader
+//! ignore `OTEL_BSP_EXPORT_TIMEOUT` and `OTEL_METRIC_EXPORT_TIMEOUT`. Here
+//! an invalid value stops start-up.
 use std::{collections::HashMap, time::Duration};
 
 use opentelemetry_sdk::trace::{BatchConfig, BatchConfigBuilder, Sampler};

@@ -23,8 +23,8 @@ pub(super) fn build(plan: &ExportPlan) -> anyhow::Result<TelemetryGuard> {
     if plan.traces.is_none() && plan.metrics.is_none() {
         return Ok(TelemetryGuard::default());
     }
-    // Both clients' TLS (tonic's and reqwest's) runs on rustls; already
-    // installed is fine.
+    // The OTLP/HTTP client's rustls has no crypto provider of its own and
+    // takes the process's; one already installed is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let resource = Resource::builder_empty()
         .with_detector(Box::new(EnvResourceDetector::new()))

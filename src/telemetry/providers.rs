@@ -109,7 +109,9 @@ pub fn init(settings: &Settings, env: &HashMap<String, String>) -> anyhow::Resul
             metrics = %describe(plan.metrics.as_ref()),
             "telemetry.exporting"
         ),
-        _ => tracing::info!("telemetry.not_exporting: no OTLP endpoint configured"),
+        _ => tracing::info!(
+            "telemetry.not_exporting: no OTLP endpoint configured, or both exporters set to none"
+        ),
     }
     Ok(guard)
 }
