@@ -77,7 +77,7 @@ async fn per_signal_targets_get_their_own_protocol_headers_and_gzip() {
             "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
             "X-Api-Key=m3tr1c-s3kr1t",
         ),
-        ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
         ("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "gzip"),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "5000"),
         ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "4000"),
@@ -166,6 +166,29 @@ async fn metrics_set_to_none_leave_traces_exported_over_http_at_v1_traces() {
             .header_values("/v1/metrics", "content-type")
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn a_full_batch_is_exported_without_waiting_for_the_schedule_delay() {
+    let (collector, received) = receiver::start_grpc(None).await;
+    let endpoint = format!("http://{collector}");
+    let running = start(&[
+        ("USER_SERVICE__SHUTDOWN__GRACE_PERIOD", "0s"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ("OTEL_METRICS_EXPORTER", "none"),
+        // Far longer than the test: only a full batch can send spans.
+        ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "8"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2"),
+    ])
+    .await;
+    let first = call(&running).await;
+    let second = call(&running).await;
+    received.wait_for_trace(&second, WAIT_BOUND).await;
+    assert_eq!(received.spans_in_trace(&first).len(), 1);
+    let exports = received.header_values(TRACES_PATH, "content-type");
+    assert_eq!(exports.len(), 1, "one export of both spans");
+    stop(running).await;
 }
 
 #[tokio::test]
