@@ -15,6 +15,7 @@ mod pki;
 #[path = "../common/process.rs"]
 mod process;
 mod receiver;
+mod receiver_grpc;
 mod receiver_http;
 mod store_spans;
 mod with_binary;
