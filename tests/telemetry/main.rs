@@ -6,6 +6,7 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 mod in_process;
+mod otlp_precedence;
 mod otlp_timeouts;
 mod otlp_tls;
 mod otlp_variables;
