@@ -90,12 +90,14 @@ pub struct LogSettings {
 #[serde(deny_unknown_fields)]
 pub struct TelemetrySettings {
     /// OTLP collector endpoint, e.g. `http://jaeger:4317`; empty means no
-    /// export at all. `OTEL_EXPORTER_OTLP_ENDPOINT` wins.
+    /// export at all. `OTEL_EXPORTER_OTLP_ENDPOINT` and the per-signal
+    /// `OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT` win.
     pub otlp_endpoint: String,
     /// `grpc` (port 4317) or `http/protobuf` (port 4318).
-    /// `OTEL_EXPORTER_OTLP_PROTOCOL` wins.
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL` and its per-signal variables win.
     pub otlp_protocol: OtlpProtocol,
-    /// Bound on one export call. `OTEL_EXPORTER_OTLP_TIMEOUT` wins.
+    /// Bound on one export call. `OTEL_EXPORTER_OTLP_TIMEOUT` and its
+    /// per-signal variables win.
     #[serde(with = "humantime_serde")]
     pub otlp_timeout: Duration,
     /// `service.name` of every span and metric. `OTEL_SERVICE_NAME` wins.

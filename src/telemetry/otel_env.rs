@@ -1,10 +1,19 @@
 //! Resolves the export plan from `[telemetry]` and the standard `OTEL_*`
 //! variables, which win, as every OpenTelemetry user expects.
+//!
+//! The variables are read here, once, from the map `main` took from the
+//! process environment, rather than left to opentelemetry-otlp: there a
+//! value set in code (a `[telemetry]` setting) beats the variable, an
+//! invalid value is skipped with a log line, and certificate files are not
+//! read; and the SDK's thread-based batch span processor and periodic reader
+//! ignore `OTEL_BSP_EXPORT_TIMEOUT` and `OTEL_METRIC_EXPORT_TIMEOUT`. Here
+//! an invalid value stops start-up.
 use std::{collections::HashMap, time::Duration};
 
-use opentelemetry_sdk::trace::Sampler;
+use opentelemetry_sdk::trace::{BatchConfig, BatchConfigBuilder, Sampler};
 
-use crate::settings::{OtlpProtocol, TelemetrySettings};
+use super::otlp_target::{self, OtlpTarget, Signal};
+use crate::settings::TelemetrySettings;
 
 /// A variable or setting that cannot be used, named in the message.
 #[derive(Debug, thiserror::Error)]
@@ -14,10 +23,26 @@ pub struct TelemetryError {
     reason: String,
 }
 
-fn invalid(name: &str, reason: impl Into<String>) -> TelemetryError {
+/// `name` is a variable (`OTEL_…`) or a setting (`telemetry.…`).
+pub(super) fn invalid(name: &str, reason: impl Into<String>) -> TelemetryError {
+    let kind = match name.starts_with("OTEL_") {
+        true => "environment variable",
+        false => "setting",
+    };
     TelemetryError {
-        name: format!("environment variable {name}"),
+        name: format!("{kind} {name}"),
         reason: reason.into(),
+    }
+}
+
+/// The process's variables, blank ones counting as unset (as the
+/// specification asks).
+#[derive(Clone, Copy)]
+pub(super) struct Vars<'a>(&'a HashMap<String, String>);
+
+impl<'a> Vars<'a> {
+    pub(super) fn get(self, name: &str) -> Option<&'a str> {
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 }
 
@@ -28,20 +53,13 @@ pub struct ExportPlan {
     pub service_name: String,
     /// Which new traces are sampled.
     pub sampler: Sampler,
-    /// Where spans and metrics go; `None` means nowhere (no exporter, no
-    /// background work), though trace ids still reach logs and responses.
-    pub otlp: Option<OtlpTarget>,
-}
-
-/// An OTLP collector.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OtlpTarget {
-    /// Base endpoint, e.g. `http://jaeger:4317`.
-    pub endpoint: String,
-    /// Transport.
-    pub protocol: OtlpProtocol,
-    /// Bound on one export.
-    pub timeout: Duration,
+    /// Where spans go; `None` means nowhere (no exporter, no background
+    /// work), though trace ids still reach logs and responses.
+    pub traces: Option<OtlpTarget>,
+    /// Where metrics go; `None` means they are not pushed.
+    pub metrics: Option<OtlpTarget>,
+    /// The batch span processor's queue, batch and delay.
+    pub batch: SpanBatch,
     /// Metrics push interval.
     pub metrics_interval: Duration,
 }
@@ -51,52 +69,42 @@ pub(crate) fn resolve(
     settings: &TelemetrySettings,
     env: &HashMap<String, String>,
 ) -> Result<Option<ExportPlan>, TelemetryError> {
-    let var = |name: &str| env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    if var("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+    let vars = Vars(env);
+    if vars
+        .get("OTEL_SDK_DISABLED")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
         return Ok(None);
     }
-    let service_name = var("OTEL_SERVICE_NAME")
-        .or_else(|| var("OTEL_RESOURCE_ATTRIBUTES").and_then(service_name_attribute))
+    let service_name = vars
+        .get("OTEL_SERVICE_NAME")
+        .or_else(|| {
+            vars.get("OTEL_RESOURCE_ATTRIBUTES")
+                .and_then(service_name_attribute)
+        })
         .unwrap_or(&settings.service_name)
         .to_owned();
-    let endpoint = var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or(settings.otlp_endpoint.trim());
-    let otlp = if endpoint.is_empty() {
-        None
-    } else {
-        Some(OtlpTarget {
-            endpoint: endpoint.trim_end_matches('/').to_owned(),
-            protocol: match var("OTEL_EXPORTER_OTLP_PROTOCOL") {
-                None => settings.otlp_protocol,
-                Some("grpc") => OtlpProtocol::Grpc,
-                Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
-                Some(other) => {
-                    return Err(invalid(
-                        "OTEL_EXPORTER_OTLP_PROTOCOL",
-                        format!("{other:?} is not supported; use grpc or http/protobuf"),
-                    ));
-                }
-            },
-            timeout: millis(
-                var("OTEL_EXPORTER_OTLP_TIMEOUT"),
-                "OTEL_EXPORTER_OTLP_TIMEOUT",
-            )?
-            .unwrap_or(settings.otlp_timeout),
-            metrics_interval: millis(
-                var("OTEL_METRIC_EXPORT_INTERVAL"),
-                "OTEL_METRIC_EXPORT_INTERVAL",
-            )?
-            .unwrap_or(settings.metrics_interval),
-        })
-    };
+    // Neither processor bounds an export itself: the exporter's own
+    // timeout does, so it is the smaller of the two.
+    let span_export_timeout = millis(vars, "OTEL_BSP_EXPORT_TIMEOUT")?;
+    let metric_export_timeout = millis(vars, "OTEL_METRIC_EXPORT_TIMEOUT")?;
+    let traces = otlp_target::resolve(vars, settings, Signal::Traces)?
+        .map(|target| target.bounded_by(span_export_timeout));
+    let metrics = otlp_target::resolve(vars, settings, Signal::Metrics)?
+        .map(|target| target.bounded_by(metric_export_timeout));
     let sampler = sampler(
-        var("OTEL_TRACES_SAMPLER"),
-        var("OTEL_TRACES_SAMPLER_ARG"),
+        vars.get("OTEL_TRACES_SAMPLER"),
+        vars.get("OTEL_TRACES_SAMPLER_ARG"),
         settings.sampling_ratio,
     )?;
     Ok(Some(ExportPlan {
         service_name,
         sampler,
-        otlp,
+        traces,
+        metrics,
+        batch: batch_config(vars)?,
+        metrics_interval: millis(vars, "OTEL_METRIC_EXPORT_INTERVAL")?
+            .unwrap_or(settings.metrics_interval),
     }))
 }
 
@@ -109,14 +117,71 @@ fn service_name_attribute(attributes: &str) -> Option<&str> {
         .map(|(_, value)| value.trim())
 }
 
-fn millis(value: Option<&str>, name: &str) -> Result<Option<Duration>, TelemetryError> {
-    value
-        .map(|v| {
-            v.parse::<u64>()
-                .map(Duration::from_millis)
-                .map_err(|_| invalid(name, format!("{v:?} is not a number of milliseconds")))
+/// A positive whole number of milliseconds in variable `name`.
+pub(super) fn millis(vars: Vars<'_>, name: &str) -> Result<Option<Duration>, TelemetryError> {
+    count(vars, name).map(|ms| ms.map(|ms| Duration::from_millis(ms as u64)))
+}
+
+/// A positive whole number in variable `name`.
+fn count(vars: Vars<'_>, name: &str) -> Result<Option<usize>, TelemetryError> {
+    vars.get(name)
+        .map(|v| match v.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(invalid(
+                name,
+                format!("{v:?} is not a whole number greater than 0"),
+            )),
         })
         .transpose()
+}
+
+/// The batch span processor's tuning from `OTEL_BSP_*`; unset means the
+/// SDK's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpanBatch {
+    /// `OTEL_BSP_SCHEDULE_DELAY`.
+    pub delay: Option<Duration>,
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`.
+    pub max_queue: Option<usize>,
+    /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`.
+    pub max_batch: Option<usize>,
+}
+
+impl SpanBatch {
+    /// The processor's configuration.
+    pub fn config(&self) -> BatchConfig {
+        let mut builder = BatchConfigBuilder::default();
+        if let Some(delay) = self.delay {
+            builder = builder.with_scheduled_delay(delay);
+        }
+        if let Some(queue) = self.max_queue {
+            builder = builder.with_max_queue_size(queue);
+        }
+        if let Some(batch) = self.max_batch {
+            builder = builder.with_max_export_batch_size(batch);
+        }
+        builder.build()
+    }
+}
+
+/// `OTEL_BSP_*`, read here so that a bad value stops start-up (the SDK
+/// would ignore it).
+fn batch_config(vars: Vars<'_>) -> Result<SpanBatch, TelemetryError> {
+    let batch = SpanBatch {
+        delay: millis(vars, "OTEL_BSP_SCHEDULE_DELAY")?,
+        max_queue: count(vars, "OTEL_BSP_MAX_QUEUE_SIZE")?,
+        max_batch: count(vars, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE")?,
+    };
+    let queue = batch
+        .max_queue
+        .unwrap_or(opentelemetry_sdk::trace::OTEL_BSP_MAX_QUEUE_SIZE_DEFAULT);
+    match batch.max_batch {
+        Some(size) if size > queue => Err(invalid(
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            format!("{size} is larger than the queue ({queue})"),
+        )),
+        _ => Ok(batch),
+    }
 }
 
 /// The OpenTelemetry sampler names; the default is a parent-based ratio.
@@ -151,75 +216,5 @@ fn sampler(name: Option<&str>, arg: Option<&str>, ratio: f64) -> Result<Sampler,
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::settings::Settings;
-
-    fn plan(pairs: &[(&str, &str)]) -> Result<Option<ExportPlan>, TelemetryError> {
-        let env = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        resolve(&Settings::default().telemetry, &env)
-    }
-
-    #[test]
-    fn no_endpoint_means_no_exporter() {
-        let plan = plan(&[]).expect("valid").expect("enabled");
-        assert!(plan.otlp.is_none());
-        assert_eq!(plan.service_name, "user-service");
-    }
-
-    #[test]
-    fn sdk_disabled_turns_everything_off() {
-        let env = [
-            ("OTEL_SDK_DISABLED", "true"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"),
-        ];
-        assert!(plan(&env).expect("valid").is_none());
-    }
-
-    #[test]
-    fn standard_variables_win_over_settings() {
-        let plan = plan(&[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-            ("OTEL_SERVICE_NAME", "users-eu"),
-            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
-        ])
-        .expect("valid")
-        .expect("enabled");
-        let otlp = plan.otlp.expect("exporting");
-        assert_eq!(otlp.endpoint, "http://collector:4318");
-        assert_eq!(otlp.protocol, OtlpProtocol::HttpProtobuf);
-        assert_eq!(otlp.timeout, Duration::from_millis(2500));
-        assert_eq!(plan.service_name, "users-eu");
-    }
-
-    #[test]
-    fn service_name_falls_back_to_resource_attributes() {
-        let env = [(
-            "OTEL_RESOURCE_ATTRIBUTES",
-            "k8s.pod.name=p, service.name=from-attrs",
-        )];
-        let plan = plan(&env).expect("valid").expect("enabled");
-        assert_eq!(plan.service_name, "from-attrs");
-    }
-
-    #[test]
-    fn unknown_protocol_and_sampler_are_rejected_by_name() {
-        let env = [
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c"),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
-        ];
-        let err = plan(&env).expect_err("unsupported");
-        assert!(
-            err.to_string().contains("OTEL_EXPORTER_OTLP_PROTOCOL"),
-            "{err}"
-        );
-        let err = plan(&[("OTEL_TRACES_SAMPLER", "sometimes")]).expect_err("unknown");
-        assert!(err.to_string().contains("OTEL_TRACES_SAMPLER"), "{err}");
-        let err = plan(&[("OTEL_TRACES_SAMPLER_ARG", "2")]).expect_err("out of range");
-        assert!(err.to_string().contains("OTEL_TRACES_SAMPLER_ARG"), "{err}");
-    }
-}
+#[path = "otel_env_tests.rs"]
+mod tests;

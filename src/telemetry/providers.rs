@@ -10,17 +10,11 @@ use std::{
     time::Duration,
 };
 
-use anyhow::Context as _;
-use opentelemetry::{
-    KeyValue, global, propagation::TextMapCompositePropagator, trace::TracerProvider as _,
-};
-use opentelemetry_otlp::{MetricExporter, Protocol, SpanExporter, WithExportConfig};
+use opentelemetry::{global, propagation::TextMapCompositePropagator, trace::TracerProvider as _};
 use opentelemetry_sdk::{
-    Resource,
-    metrics::{PeriodicReader, SdkMeterProvider},
+    metrics::SdkMeterProvider,
     propagation::{BaggagePropagator, TraceContextPropagator},
-    resource::EnvResourceDetector,
-    trace::{BatchSpanProcessor, SdkTracer, SdkTracerProvider},
+    trace::{SdkTracer, SdkTracerProvider},
 };
 use tracing_subscriber::{
     Layer,
@@ -29,12 +23,12 @@ use tracing_subscriber::{
 
 use super::{
     call_tracing::CallTracing,
-    exporter::{CollectorHealth, Guarded},
     logs::{self, BoxedLayer},
-    otel_env::{self, ExportPlan, OtlpTarget},
-    span_events,
+    otel_env,
+    otlp_target::OtlpTarget,
+    pipelines, span_events,
 };
-use crate::settings::{OtlpProtocol, Settings};
+use crate::settings::Settings;
 
 /// The `tracing` target prefix of this crate's own code: its spans inside a
 /// call become children of the call's OpenTelemetry span.
@@ -67,10 +61,10 @@ pub fn metrics_exported() -> bool {
 /// Owns the providers; [`TelemetryGuard::shutdown`] flushes them.
 #[derive(Debug, Default)]
 pub struct TelemetryGuard {
-    tracer_provider: Option<SdkTracerProvider>,
-    meter_provider: Option<SdkMeterProvider>,
+    pub(super) tracer_provider: Option<SdkTracerProvider>,
+    pub(super) meter_provider: Option<SdkMeterProvider>,
     /// Runs the OTLP/gRPC clients, on a thread of its own.
-    export_runtime: Option<tokio::runtime::Runtime>,
+    pub(super) export_runtime: Option<tokio::runtime::Runtime>,
 }
 
 /// Sets up logs, traces and metrics for the process.
@@ -84,7 +78,7 @@ pub fn init(settings: &Settings, env: &HashMap<String, String>) -> anyhow::Resul
         Box::new(BaggagePropagator::new()),
     ]));
     let guard = match &plan {
-        Some(plan) => build_providers(plan)?,
+        Some(plan) => pipelines::build(plan)?,
         None => TelemetryGuard::default(),
     };
     let tracer = guard
@@ -112,11 +106,15 @@ pub fn init(settings: &Settings, env: &HashMap<String, String>) -> anyhow::Resul
     if let Some(provider) = &guard.meter_provider {
         global::set_meter_provider(provider.clone());
     }
-    match plan.as_ref().and_then(|plan| plan.otlp.as_ref()) {
-        Some(otlp) => {
-            tracing::info!(endpoint = %otlp.endpoint, protocol = otlp.protocol.as_str(), "telemetry.exporting")
-        }
-        None => tracing::info!("telemetry.not_exporting: no OTLP endpoint configured"),
+    match plan.as_ref() {
+        Some(plan) if plan.traces.is_some() || plan.metrics.is_some() => tracing::info!(
+            traces = %describe(plan.traces.as_ref()),
+            metrics = %describe(plan.metrics.as_ref()),
+            "telemetry.exporting"
+        ),
+        _ => tracing::info!(
+            "telemetry.not_exporting: no OTLP endpoint configured, or both exporters set to none"
+        ),
     }
     Ok(guard)
 }
@@ -148,101 +146,12 @@ fn own_spans_layer(tracer: SdkTracer) -> BoxedLayer {
         .boxed()
 }
 
-/// The providers of an exporting process; none without an OTLP endpoint.
-fn build_providers(plan: &ExportPlan) -> anyhow::Result<TelemetryGuard> {
-    let Some(otlp) = &plan.otlp else {
-        return Ok(TelemetryGuard::default());
-    };
-    let resource = Resource::builder_empty()
-        .with_detector(Box::new(EnvResourceDetector::new()))
-        .with_service_name(plan.service_name.clone())
-        .with_attributes([
-            KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
-            KeyValue::new("service.instance.id", uuid::Uuid::new_v4().to_string()),
-        ])
-        .build();
-    // The exporters' gRPC clients (connection, request encoding) run on a
-    // runtime of their own, never on the one that serves calls: encoding a
-    // batch of spans there would hold every call behind it. OTLP/HTTP's
-    // blocking client brings its own thread.
-    let export_runtime = match otlp.protocol {
-        OtlpProtocol::Grpc => Some(export_runtime_thread()?),
-        OtlpProtocol::HttpProtobuf => None,
-    };
-    let entered = export_runtime.as_ref().map(tokio::runtime::Runtime::enter);
-    let health = CollectorHealth::new(otlp.endpoint.clone());
-    let exporter = Guarded::new(span_exporter(otlp)?, health.clone());
-    let tracer_provider = SdkTracerProvider::builder()
-        .with_sampler(plan.sampler.clone())
-        .with_resource(resource.clone())
-        .with_span_processor(BatchSpanProcessor::builder(exporter).build())
-        .build();
-    let metrics = Guarded::new(metric_exporter(otlp)?, health);
-    let reader = PeriodicReader::builder(metrics)
-        .with_interval(otlp.metrics_interval)
-        .build();
-    let meter_provider = SdkMeterProvider::builder()
-        .with_resource(resource)
-        .with_reader(reader)
-        .build();
-    drop(entered);
-    Ok(TelemetryGuard {
-        tracer_provider: Some(tracer_provider),
-        meter_provider: Some(meter_provider),
-        export_runtime,
-    })
-}
-
-/// One thread running the OTLP/gRPC clients' connections and requests.
-fn export_runtime_thread() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("otlp-export")
-        .enable_all()
-        .build()
-        .context("cannot start the telemetry export thread")
-}
-
-/// OTLP/HTTP endpoints are a base URL plus the signal's path.
-fn signal_url(otlp: &OtlpTarget, signal: &str) -> String {
-    match otlp.protocol {
-        OtlpProtocol::Grpc => otlp.endpoint.clone(),
-        OtlpProtocol::HttpProtobuf => format!("{}/v1/{signal}", otlp.endpoint),
+/// Where a signal goes, for the start-up log line (never its headers).
+fn describe(target: Option<&OtlpTarget>) -> String {
+    match target {
+        Some(target) => format!("{} {}", target.protocol.as_str(), target.endpoint),
+        None => "none".to_owned(),
     }
-}
-
-fn span_exporter(otlp: &OtlpTarget) -> anyhow::Result<SpanExporter> {
-    let url = signal_url(otlp, "traces");
-    Ok(match otlp.protocol {
-        OtlpProtocol::Grpc => SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(url)
-            .with_timeout(otlp.timeout)
-            .build()?,
-        OtlpProtocol::HttpProtobuf => SpanExporter::builder()
-            .with_http()
-            .with_protocol(Protocol::HttpBinary)
-            .with_endpoint(url)
-            .with_timeout(otlp.timeout)
-            .build()?,
-    })
-}
-
-fn metric_exporter(otlp: &OtlpTarget) -> anyhow::Result<MetricExporter> {
-    let url = signal_url(otlp, "metrics");
-    Ok(match otlp.protocol {
-        OtlpProtocol::Grpc => MetricExporter::builder()
-            .with_tonic()
-            .with_endpoint(url)
-            .with_timeout(otlp.timeout)
-            .build()?,
-        OtlpProtocol::HttpProtobuf => MetricExporter::builder()
-            .with_http()
-            .with_protocol(Protocol::HttpBinary)
-            .with_endpoint(url)
-            .with_timeout(otlp.timeout)
-            .build()?,
-    })
 }
 
 impl TelemetryGuard {

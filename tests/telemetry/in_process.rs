@@ -13,8 +13,8 @@ use user_service::{
 use crate::{
     Caller,
     helpers::{PANIC_ID, TestApp, spawn_app, test_settings},
-    receiver::{self, Received, ReceivedSpan, hex, int_attribute, string_attribute},
-    trace_id_of,
+    receiver::{Received, ReceivedSpan, hex, int_attribute, string_attribute},
+    receiver_http, trace_id_of,
 };
 
 const EXPORT_BOUND: Duration = Duration::from_secs(15);
@@ -29,7 +29,7 @@ pub(crate) struct Harness {
 pub(crate) fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
-        let (addr, received) = receiver::start_http_in_background();
+        let (addr, received) = receiver_http::start_http_in_background();
         let mut settings = test_settings();
         settings.telemetry.otlp_endpoint = format!("http://{addr}");
         settings.telemetry.otlp_protocol = OtlpProtocol::HttpProtobuf;

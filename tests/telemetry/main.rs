@@ -7,11 +7,20 @@ mod auth_spans;
 #[path = "../api/helpers.rs"]
 mod helpers;
 mod in_process;
+mod otlp_precedence;
+mod otlp_timeouts;
+mod otlp_tls;
+mod otlp_variables;
+#[allow(dead_code)]
+#[path = "../api/pki.rs"]
+mod pki;
 #[path = "../common/postgres.rs"]
 mod postgres;
 #[path = "../common/process.rs"]
 mod process;
 mod receiver;
+mod receiver_grpc;
+mod receiver_http;
 mod store_spans;
 mod with_binary;
 mod without_exporter;

@@ -1,29 +1,21 @@
-//! In-process OTLP receivers, over gRPC and over HTTP/protobuf, that record
-//! what they are sent.
+//! What the in-process OTLP receivers record: spans, metrics and the
+//! headers of each export (served over gRPC by receiver_grpc.rs, over HTTP
+//! by receiver_http.rs).
 use std::{
-    net::SocketAddr,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
 use opentelemetry_proto::tonic::{
-    collector::{
-        metrics::v1::{
-            ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-            metrics_service_server::{MetricsService, MetricsServiceServer},
-        },
-        trace::v1::{
-            ExportTraceServiceRequest, ExportTraceServiceResponse,
-            trace_service_server::{TraceService, TraceServiceServer},
-        },
-    },
+    collector::{metrics::v1::ExportMetricsServiceRequest, trace::v1::ExportTraceServiceRequest},
     common::v1::{KeyValue, any_value::Value},
     metrics::v1::ResourceMetrics,
     trace::v1::Span,
 };
-use prost::Message;
-use tokio::{net::TcpListener, sync::watch};
-use tonic::{Request, Response, Status};
+use tokio::sync::watch;
+use tonic::Status;
+
+pub(crate) use crate::receiver_grpc::{TRACES_PATH, serve_grpc, start_grpc};
 
 /// A span as received, with its resource's attributes.
 #[derive(Debug, Clone)]
@@ -37,22 +29,59 @@ pub(crate) struct ReceivedSpan {
 pub(crate) struct Received {
     spans: Arc<Mutex<Vec<ReceivedSpan>>>,
     metrics: Arc<Mutex<Vec<ResourceMetrics>>>,
+    /// The headers of every export request, with its path.
+    requests: Arc<Mutex<Vec<(String, http::HeaderMap)>>>,
     changes: watch::Sender<u64>,
     /// When set, every export is answered with this error.
     failing: Option<tonic::Code>,
+    /// When set, every gRPC export is answered only after this long.
+    delay: Option<Duration>,
 }
 
 impl Received {
-    fn new(failing: Option<tonic::Code>) -> Self {
+    pub(crate) fn new(failing: Option<tonic::Code>) -> Self {
         Self {
             spans: Arc::default(),
             metrics: Arc::default(),
+            requests: Arc::default(),
             changes: watch::channel(0).0,
             failing,
+            delay: None,
         }
     }
 
-    fn add_traces(&self, request: ExportTraceServiceRequest) {
+    /// The same, answering each gRPC export only after `delay`.
+    pub(crate) fn slow(self, delay: Duration) -> Self {
+        Self {
+            delay: Some(delay),
+            ..self
+        }
+    }
+
+    /// Records an export request's path and headers (before its content,
+    /// which wakes the waiters).
+    pub(crate) fn add_request(&self, path: &str, headers: http::HeaderMap) {
+        let mut requests = self.requests.lock().expect("not poisoned");
+        requests.push((path.to_owned(), headers));
+    }
+
+    /// Every value of header `name` sent to `path`, in arrival order.
+    pub(crate) fn header_values(&self, path: &str, name: &str) -> Vec<String> {
+        let requests = self.requests.lock().expect("not poisoned");
+        requests
+            .iter()
+            .filter(|(at, _)| at == path)
+            .flat_map(|(_, headers)| headers.get_all(name))
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .collect()
+    }
+
+    /// How many spans arrived, whatever their trace.
+    pub(crate) fn span_count(&self) -> usize {
+        self.spans.lock().expect("not poisoned").len()
+    }
+
+    pub(crate) fn add_traces(&self, request: ExportTraceServiceRequest) {
         let mut spans = self.spans.lock().expect("not poisoned");
         for resource_spans in request.resource_spans {
             let resource = resource_spans
@@ -69,7 +98,7 @@ impl Received {
         self.changes.send_modify(|n| *n += 1);
     }
 
-    fn add_metrics(&self, request: ExportMetricsServiceRequest) {
+    pub(crate) fn add_metrics(&self, request: ExportMetricsServiceRequest) {
         self.metrics
             .lock()
             .expect("not poisoned")
@@ -159,86 +188,15 @@ pub(crate) fn int_attribute(attributes: &[KeyValue], key: &str) -> Option<i64> {
     }
 }
 
-#[tonic::async_trait]
-impl TraceService for Received {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        if let Some(code) = self.failing {
-            return Err(Status::new(code, "collector refuses"));
+impl Received {
+    /// Waits out the delay, then refuses or accepts.
+    pub(crate) async fn answer(&self) -> Result<(), Status> {
+        if let Some(delay) = self.delay {
+            tokio::time::sleep(delay).await;
         }
-        self.add_traces(request.into_inner());
-        Ok(Response::new(ExportTraceServiceResponse::default()))
-    }
-}
-
-#[tonic::async_trait]
-impl MetricsService for Received {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        if let Some(code) = self.failing {
-            return Err(Status::new(code, "collector refuses"));
+        match self.failing {
+            Some(code) => Err(Status::new(code, "collector refuses")),
+            None => Ok(()),
         }
-        self.add_metrics(request.into_inner());
-        Ok(Response::new(ExportMetricsServiceResponse::default()))
     }
-}
-
-/// An OTLP/gRPC receiver on an ephemeral loopback port, running on the
-/// current runtime; `failing` makes it refuse every export.
-pub(crate) async fn start_grpc(failing: Option<tonic::Code>) -> (SocketAddr, Received) {
-    let received = Received::new(failing);
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let server = tonic::transport::Server::builder()
-        .add_service(TraceServiceServer::new(received.clone()))
-        .add_service(MetricsServiceServer::new(received.clone()))
-        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
-    tokio::spawn(server);
-    (addr, received)
-}
-
-/// An OTLP/HTTP (protobuf) receiver on an ephemeral loopback port, on a
-/// thread of its own so it outlives any one test's runtime.
-pub(crate) fn start_http_in_background() -> (SocketAddr, Received) {
-    let received = Received::new(None);
-    let (ready, addr) = std::sync::mpsc::channel();
-    let state = received.clone();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            ready
-                .send(listener.local_addr().expect("addr"))
-                .expect("report addr");
-            let traces = state.clone();
-            let metrics = state;
-            let app = axum::Router::new()
-                .route(
-                    "/v1/traces",
-                    axum::routing::post(move |body: axum::body::Bytes| async move {
-                        let request = ExportTraceServiceRequest::decode(body).expect("valid OTLP");
-                        traces.add_traces(request);
-                        ExportTraceServiceResponse::default().encode_to_vec()
-                    }),
-                )
-                .route(
-                    "/v1/metrics",
-                    axum::routing::post(move |body: axum::body::Bytes| async move {
-                        let request =
-                            ExportMetricsServiceRequest::decode(body).expect("valid OTLP");
-                        metrics.add_metrics(request);
-                        ExportMetricsServiceResponse::default().encode_to_vec()
-                    }),
-                );
-            axum::serve(listener, app).await.expect("serves");
-        });
-    });
-    (addr.recv().expect("receiver started"), received)
 }
