@@ -58,3 +58,39 @@ pub(crate) fn trace_id_of(metadata: &tonic::metadata::MetadataMap) -> Option<Str
     let value = metadata.get("traceparent")?.to_str().ok()?;
     value.split('-').nth(1).map(str::to_owned)
 }
+
+/// A client of `user.Users` on the running binary.
+pub(crate) async fn users_client(
+    running: &process::Running,
+) -> user_service::proto::users_client::UsersClient<tonic::transport::Channel> {
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", running.addr))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connects");
+    user_service::proto::users_client::UsersClient::new(channel)
+}
+
+/// A ListUser request; `name` says which test sent it.
+pub(crate) fn list_user(id: i32, name: &str) -> user_service::proto::UserRequest {
+    user_service::proto::UserRequest {
+        id,
+        name: name.to_owned(),
+    }
+}
+
+/// One ListUser call from a new traced caller through the running binary;
+/// checks that the caller's trace is echoed and returns its trace id.
+pub(crate) async fn traced_call(running: &process::Running, id: i32, name: &str) -> String {
+    let caller = Caller::new();
+    let response = users_client(running)
+        .await
+        .list_user(caller.request(list_user(id, name)))
+        .await
+        .expect("answered");
+    assert_eq!(
+        trace_id_of(response.metadata()).as_deref(),
+        Some(caller.trace_id.as_str())
+    );
+    caller.trace_id
+}

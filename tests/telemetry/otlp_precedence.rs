@@ -1,12 +1,9 @@
 //! Where `[telemetry]` settings and OTLP variables overlap, the variables
 //! win, per-signal ones over generic ones.
-use tonic::transport::Channel;
-use user_service::proto::{UserRequest, users_client::UsersClient};
 
 use crate::{
-    Caller,
     process::{WAIT_BOUND, exit_code, send_signal, start},
-    receiver,
+    receiver, traced_call,
 };
 
 #[tokio::test]
@@ -31,21 +28,8 @@ async fn variables_win_over_settings_and_per_signal_over_generic() {
         ("OTEL_BSP_SCHEDULE_DELAY", "50"),
     ])
     .await;
-    let channel = Channel::from_shared(format!("http://{}", running.addr))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connects");
-    let caller = Caller::new();
-    let request = UserRequest {
-        id: 6,
-        name: "precedence".to_owned(),
-    };
-    UsersClient::new(channel)
-        .list_user(caller.request(request))
-        .await
-        .expect("answered");
-    received.wait_for_trace(&caller.trace_id, WAIT_BOUND).await;
+    let trace_id = traced_call(&running, 6, "precedence").await;
+    received.wait_for_trace(&trace_id, WAIT_BOUND).await;
     let metrics = received
         .wait_until(WAIT_BOUND, || !received.metric_names().is_empty())
         .await;

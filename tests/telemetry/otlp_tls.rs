@@ -3,15 +3,13 @@
 //! that demands one, over OTLP/gRPC and OTLP/HTTP.
 use std::net::SocketAddr;
 
-use tonic::transport::{Certificate, Channel, Identity, Server, ServerTlsConfig};
-use user_service::proto::{UserRequest, users_client::UsersClient};
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::{
-    Caller,
     pki::Pki,
-    process::{Running, WAIT_BOUND, exit_code, send_signal, start, wait_for_log},
+    process::{WAIT_BOUND, exit_code, send_signal, start, wait_for_log},
     receiver::{self, Received},
-    receiver_http,
+    receiver_http, traced_call,
 };
 
 /// An OTLP/gRPC receiver behind TLS with the test PKI's server certificate;
@@ -28,24 +26,6 @@ async fn start_grpc_tls(pki: &Pki, mutual: bool) -> (SocketAddr, Received) {
         receiver::serve_grpc(builder, received.clone()).await,
         received,
     )
-}
-
-async fn traced_call(running: &Running) -> String {
-    let channel = Channel::from_shared(format!("http://{}", running.addr))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connects");
-    let caller = Caller::new();
-    let request = UserRequest {
-        id: 5,
-        name: "tls".to_owned(),
-    };
-    UsersClient::new(channel)
-        .list_user(caller.request(request))
-        .await
-        .expect("answered");
-    caller.trace_id
 }
 
 async fn wait_for_metrics(received: &Received) -> bool {
@@ -87,7 +67,7 @@ async fn mutual_tls_to_collectors_over_grpc_and_http() {
         ("OTEL_METRIC_EXPORT_INTERVAL", "200"),
     ])
     .await;
-    let trace_id = traced_call(&running).await;
+    let trace_id = traced_call(&running, 5, "tls").await;
     traces.wait_for_trace(&trace_id, WAIT_BOUND).await;
     assert!(wait_for_metrics(&metrics).await, "metrics arrive over mTLS");
     assert!(
@@ -121,7 +101,7 @@ async fn a_collector_ca_trusted_by_file_and_a_client_certificate_required_but_mi
         ("OTEL_METRIC_EXPORT_INTERVAL", "200"),
     ])
     .await;
-    let trace_id = traced_call(&running).await;
+    let trace_id = traced_call(&running, 5, "tls").await;
     traces.wait_for_trace(&trace_id, WAIT_BOUND).await;
     // The HTTPS collector refuses a client without a certificate.
     let failed = wait_for_log(&mut running.logs, "telemetry.export_failed").await;

@@ -3,38 +3,11 @@
 //! values refused at start-up.
 use std::process::Stdio;
 
-use tonic::transport::Channel;
-use user_service::proto::{UserRequest, users_client::UsersClient};
-
 use crate::{
-    Caller,
     process::{Running, WAIT_BOUND, command, exit_code, send_signal, start},
     receiver::{self, Received, TRACES_PATH},
-    receiver_http, trace_id_of,
+    receiver_http, traced_call,
 };
-
-/// One traced call through the running binary; returns its trace id.
-async fn call(running: &Running) -> String {
-    let channel = Channel::from_shared(format!("http://{}", running.addr))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connects");
-    let caller = Caller::new();
-    let request = UserRequest {
-        id: 3,
-        name: "otlp".to_owned(),
-    };
-    let response = UsersClient::new(channel)
-        .list_user(caller.request(request))
-        .await
-        .expect("answered");
-    assert_eq!(
-        trace_id_of(response.metadata()).as_deref(),
-        Some(caller.trace_id.as_str())
-    );
-    caller.trace_id
-}
 
 async fn wait_for_metric(received: &Received) {
     let arrived = received
@@ -91,7 +64,7 @@ async fn per_signal_targets_get_their_own_protocol_headers_and_gzip() {
         ("RUST_LOG", "debug"),
     ])
     .await;
-    let trace_id = call(&running).await;
+    let trace_id = traced_call(&running, 3, "otlp").await;
     traces.wait_for_trace(&trace_id, WAIT_BOUND).await;
     assert_eq!(
         traces.header_values(TRACES_PATH, "x-api-key")[0],
@@ -131,7 +104,7 @@ async fn traces_set_to_none_leave_metrics_exported_and_calls_traced_by_id() {
         ("OTEL_METRIC_EXPORT_INTERVAL", "200"),
     ])
     .await;
-    call(&running).await;
+    traced_call(&running, 3, "otlp").await;
     wait_for_metric(&received).await;
     stop(running).await;
     assert_eq!(received.span_count(), 0, "no span after the exit flush");
@@ -149,7 +122,7 @@ async fn metrics_set_to_none_leave_traces_exported_over_http_at_v1_traces() {
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
     ])
     .await;
-    let trace_id = call(&running).await;
+    let trace_id = traced_call(&running, 3, "otlp").await;
     received.wait_for_trace(&trace_id, WAIT_BOUND).await;
     assert!(
         !received
@@ -182,8 +155,8 @@ async fn a_full_batch_is_exported_without_waiting_for_the_schedule_delay() {
         ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2"),
     ])
     .await;
-    let first = call(&running).await;
-    let second = call(&running).await;
+    let first = traced_call(&running, 3, "otlp").await;
+    let second = traced_call(&running, 3, "otlp").await;
     received.wait_for_trace(&second, WAIT_BOUND).await;
     assert_eq!(received.spans_in_trace(&first).len(), 1);
     let exports = received.header_values(TRACES_PATH, "content-type");

@@ -1,29 +1,12 @@
 //! The real binary exporting over OTLP/gRPC: resource, logs, metrics, flush
 //! on exit, and a collector that is down or refusing.
-use tonic::transport::Channel;
-use user_service::proto::{UserRequest, users_client::UsersClient};
 
 use crate::{
-    Caller,
-    process::{Running, WAIT_BOUND, exit_code, resident_kib, send_signal, start, wait_for_log},
+    Caller, list_user,
+    process::{WAIT_BOUND, exit_code, resident_kib, send_signal, start, wait_for_log},
     receiver::{self, string_attribute},
+    users_client,
 };
-
-async fn client(running: &Running) -> UsersClient<Channel> {
-    let channel = Channel::from_shared(format!("http://{}", running.addr))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connects");
-    UsersClient::new(channel)
-}
-
-fn request(id: i32) -> UserRequest {
-    UserRequest {
-        id,
-        name: "exported".to_owned(),
-    }
-}
 
 #[tokio::test]
 async fn the_binary_exports_spans_with_its_resource_and_logs_the_trace_id() {
@@ -42,9 +25,9 @@ async fn the_binary_exports_spans_with_its_resource_and_logs_the_trace_id() {
     ])
     .await;
     let caller = Caller::new();
-    client(&running)
+    users_client(&running)
         .await
-        .list_user(caller.request(request(2)))
+        .list_user(caller.request(list_user(2, "exported")))
         .await
         .expect("answered");
 
@@ -102,9 +85,9 @@ async fn spans_buffered_at_sigterm_are_flushed_before_exit() {
     ])
     .await;
     let caller = Caller::new();
-    client(&running)
+    users_client(&running)
         .await
-        .list_user(caller.request(request(9)))
+        .list_user(caller.request(list_user(9, "exported")))
         .await
         .expect("answered");
     assert!(received.spans_in_trace(&caller.trace_id).is_empty());
@@ -123,7 +106,7 @@ async fn calls_are_unaffected_by_a_broken_collector(endpoint: &str) {
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "500"),
     ])
     .await;
-    let mut users = client(&running).await;
+    let mut users = users_client(&running).await;
     let mut failed = 0;
     let mut resident_after_warm_up = 0;
     for call in 0..2_000 {
@@ -132,7 +115,7 @@ async fn calls_are_unaffected_by_a_broken_collector(endpoint: &str) {
         }
         let caller = Caller::new();
         if users
-            .list_user(caller.request(request(call + 1)))
+            .list_user(caller.request(list_user(call + 1, "exported")))
             .await
             .is_err()
         {

@@ -1,33 +1,17 @@
 //! The real binary with no OTLP endpoint: no span is recorded, yet every
 //! call still has ids, which its answer (`traceparent`), its error details
 //! and its log lines carry, with the sampled flag the sampler decides.
-use tonic::{Code, transport::Channel};
+use tonic::Code;
 use tonic_types::StatusExt;
-use user_service::proto::{UserRequest, users_client::UsersClient};
 
 use crate::{
-    Caller,
+    Caller, list_user,
     process::{Running, WAIT_BOUND, exit_code, send_signal, start, wait_for_log},
+    users_client,
 };
 
 /// No health drain before stopping: nothing here watches health.
 const QUICK_STOP: (&str, &str) = ("USER_SERVICE__SHUTDOWN__GRACE_PERIOD", "0s");
-
-async fn client(running: &Running) -> UsersClient<Channel> {
-    let channel = Channel::from_shared(format!("http://{}", running.addr))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connects");
-    UsersClient::new(channel)
-}
-
-fn request(id: i32) -> UserRequest {
-    UserRequest {
-        id,
-        name: "unexported".to_owned(),
-    }
-}
 
 /// The parts of an echoed `traceparent`: trace id, span id, flags.
 fn echoed(metadata: &tonic::metadata::MetadataMap) -> (String, String, String) {
@@ -55,9 +39,9 @@ async fn stop(mut running: Running) {
 async fn a_call_joins_its_callers_trace_and_its_log_line_names_the_same_ids() {
     let mut running = start(&[("RUST_LOG", "info,user_service=debug"), QUICK_STOP]).await;
     let caller = Caller::new();
-    let response = client(&running)
+    let response = users_client(&running)
         .await
-        .list_user(caller.request(request(2)))
+        .list_user(caller.request(list_user(2, "unexported")))
         .await
         .expect("answered");
     let (trace_id, span_id, flags) = echoed(response.metadata());
@@ -77,9 +61,9 @@ async fn a_call_joins_its_callers_trace_and_its_log_line_names_the_same_ids() {
 #[tokio::test]
 async fn errors_carry_the_calls_trace_id_and_new_calls_start_new_traces() {
     let running = start(&[QUICK_STOP]).await;
-    let mut users = client(&running).await;
+    let mut users = users_client(&running).await;
     let status = users
-        .list_user(tonic::Request::new(request(0)))
+        .list_user(tonic::Request::new(list_user(0, "unexported")))
         .await
         .expect_err("id 0 is refused");
     assert_eq!(status.code(), Code::NotFound);
@@ -94,7 +78,7 @@ async fn errors_carry_the_calls_trace_id_and_new_calls_start_new_traces() {
     assert_eq!(request_info.request_id, trace_id);
 
     let again = users
-        .list_user(tonic::Request::new(request(2)))
+        .list_user(tonic::Request::new(list_user(2, "unexported")))
         .await
         .expect("answered");
     assert_ne!(
@@ -109,12 +93,12 @@ async fn errors_carry_the_calls_trace_id_and_new_calls_start_new_traces() {
 async fn the_sampled_flag_follows_the_caller_and_the_configured_sampler() {
     let running = start(&[QUICK_STOP]).await;
     let caller = Caller::new();
-    let mut unsampled = tonic::Request::new(request(2));
+    let mut unsampled = tonic::Request::new(list_user(2, "unexported"));
     let traceparent = format!("00-{}-{}-00", caller.trace_id, caller.span_id);
     unsampled
         .metadata_mut()
         .insert("traceparent", traceparent.parse().expect("ascii"));
-    let response = client(&running)
+    let response = users_client(&running)
         .await
         .list_user(unsampled)
         .await
@@ -127,9 +111,9 @@ async fn the_sampled_flag_follows_the_caller_and_the_configured_sampler() {
     stop(running).await;
 
     let running = start(&[("OTEL_TRACES_SAMPLER", "always_off"), QUICK_STOP]).await;
-    let response = client(&running)
+    let response = users_client(&running)
         .await
-        .list_user(tonic::Request::new(request(2)))
+        .list_user(tonic::Request::new(list_user(2, "unexported")))
         .await
         .expect("answered");
     assert_eq!(echoed(response.metadata()).2, "00");
