@@ -19,25 +19,21 @@ needs: valgrind, h2load (Debian valgrind, nghttp2-client).
 import argparse
 import datetime
 import os
-import re
 import shutil
 import signal
-import socket
 import sqlite3
 import struct
 import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from directory import RELEASE, fresh_copy, seed  # noqa: E402
+from instructions import h2load, under_callgrind  # noqa: E402
 from run import free_port  # noqa: E402
 
 USERS = 2_000
-START_BOUND = 180  # seconds for a server to listen under valgrind
-LOAD_BOUND = 900   # seconds for one h2load run under valgrind
 
 
 def frame(message):
@@ -75,50 +71,14 @@ def command(kind, addr, store, sink_addr):
     return [os.path.join(RELEASE, "user-service"), "--addr", addr], env
 
 
-def wait_listening(addr, process):
-    deadline = time.monotonic() + START_BOUND
-    host, port = addr.rsplit(":", 1)
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited early with {process.returncode}")
-        try:
-            socket.create_connection((host, int(port)), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"no server on {addr} within {START_BOUND}s")
-
-
 def instructions(kind, method, calls, body, store, sink_addr, workdir):
     """Total instructions of one server process that answered `calls` calls."""
-    addr = f"127.0.0.1:{free_port()}"
+    port = free_port()
+    addr = f"127.0.0.1:{port}"
     cmd, env = command(kind, addr, store, sink_addr)
     out = os.path.join(workdir, f"{kind}.{method}.{calls}.callgrind")
-    valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no"]
-    server = subprocess.Popen(valgrind + cmd, env=env, cwd=os.path.dirname(store),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_listening(addr, server)
-        load = subprocess.run(
-            ["h2load", "-n", str(calls), "-c", "4", "-m", "8", "-d", body, "-H", "content-type: application/grpc",
-             "-H", "te: trailers", f"http://{addr}/user.v1.UserService/{method}"],
-            capture_output=True, text=True, timeout=LOAD_BOUND)
-        done = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded", load.stdout)
-        if not done or int(done.group(1)) != calls:
-            raise SystemExit(f"{kind} {method}: not every call succeeded:\n{load.stdout}")
-        time.sleep(1)  # let a batch of spans go out before shutdown
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-    with open(out) as report:
-        for line in report:
-            if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
-    raise SystemExit(f"{kind}: no totals in {out}")
+    return under_callgrind(cmd, env, port, out, lambda: h2load(addr, f"/user.v1.UserService/{method}", body, calls),
+                           f"{kind} {method}", cwd=os.path.dirname(store))
 
 
 def main():

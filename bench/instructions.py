@@ -19,7 +19,7 @@ tokens each pay a signature check, a repeated one is found in the cache).
 usage: bench/instructions.py [--calls 2000 12000] [--quick] [--no-python] [--out FILE]
 needs: valgrind, h2load (Debian valgrind, nghttp2-client), python3 with
 grpcio and grpcio-tools for the python server (bench/requirements.txt), and
-PyJWT and cryptography for the tokens (tests/interop/requirements.txt).
+PyJWT and cryptography for the tokens (bench/requirements.txt).
 """
 import argparse
 import functools
@@ -136,15 +136,25 @@ def instructions(kind, calls, data, sink_addr, release, workdir, auth=None):
         auth = dict(auth, admin=f"127.0.0.1:{free_port()}")
     cmd, env = server_command(kind, addr, port, sink_addr, release, auth)
     out = os.path.join(workdir, f"{kind}.{calls}.callgrind")
-    # Python: count the interpreter and its C extension, not its children.
-    valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no"]
-    server = subprocess.Popen(valgrind + cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_listening(port, server)
+
+    def load():
         if kind in AUTH_SERVERS:
             get_user_load(kind, addr, calls, auth)
         else:
             h2load(addr, "/user.Users/ListUser", data, calls)
+
+    return under_callgrind(cmd, env, port, out, load, kind)
+
+
+def under_callgrind(cmd, env, port, out, load, what, cwd=None):
+    """Runs `cmd` under callgrind, calls `load()` once it listens on `port`,
+    stops it, and returns the instructions it executed in all."""
+    # Python: count the interpreter and its C extension, not its children.
+    valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no"]
+    server = subprocess.Popen(valgrind + cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listening(port, server)
+        load()
         time.sleep(1)  # let a batch of spans go out before shutdown
     finally:
         server.send_signal(signal.SIGTERM)
@@ -153,7 +163,7 @@ def instructions(kind, calls, data, sink_addr, release, workdir, auth=None):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-    return callgrind_total(out, kind)
+    return callgrind_total(out, what)
 
 
 def callgrind_total(out, what):
