@@ -2,6 +2,7 @@
 //! by `store.url`, and the wrapper that traces, meters and bounds them.
 
 mod instrumented;
+mod listing;
 mod metrics;
 pub mod postgres;
 pub mod sqlite;

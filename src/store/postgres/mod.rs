@@ -13,9 +13,11 @@ use sqlx::{AssertSqlSafe, PgPool, postgres::PgPoolOptions};
 
 pub use connect::MIGRATION_LOCK;
 use connect::{check_migrated, fresh_enough, info, migrate, options};
-use queries::{Value, by_request_id, email_taken, list_sql, select_user};
-use rows::{classify, user_from};
+use queries::{by_request_id, email_taken, select_user};
+use rows::{classify, select_users, state_code, user_from};
 use writes::retried;
+
+use super::listing::{Value, list_sql};
 
 use crate::{
     directory::{
@@ -89,12 +91,12 @@ impl UserStore for PostgresStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<User>, StoreError> {
-        let (sql, values) = list_sql(query);
+        let (sql, values) = list_sql(query, select_users!("WHERE TRUE"), |n| format!("${n}"));
         let mut statement = sqlx::query(AssertSqlSafe(sql));
         for value in values {
             statement = match value {
                 Value::Int(int) => statement.bind(int),
-                Value::Small(small) => statement.bind(small),
+                Value::State(state) => statement.bind(state_code(state)),
                 Value::Text(text) => statement.bind(text),
             };
         }

@@ -3,9 +3,7 @@ use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use super::rows::{classify, select_users, state_code, user_from, write_error};
-use crate::directory::{
-    Condition, ListQuery, NewUser, SortField, SortKey, StoreError, User, UserId, Write, email_key,
-};
+use crate::directory::{NewUser, StoreError, User, UserId, Write, email_key};
 
 /// The user `id` names.
 pub(super) async fn select_user<'c>(
@@ -109,95 +107,4 @@ pub(super) async fn save(tx: &mut PgConnection, user: &User) -> Result<(), Store
     .await
     .map_err(write_error)?;
     Ok(())
-}
-
-/// The SQL and the bound values of one page of a listing.
-pub(super) fn list_sql(query: &ListQuery) -> (String, Vec<Value>) {
-    let mut sql = String::from(select_users!("WHERE TRUE"));
-    let mut values = Vec::new();
-    if !query.show_deleted {
-        sql.push_str(" AND state = 1");
-    }
-    for condition in &query.filter.conditions {
-        let (column, value) = match condition {
-            Condition::Email(key) => ("email_key", Value::Text(key.clone())),
-            Condition::DisplayName(name) => ("display_name", Value::Text(name.clone())),
-            Condition::State(state) => ("state", Value::Small(state_code(*state))),
-        };
-        let placeholder = bind(&mut values, value);
-        sql.push_str(&format!(" AND {column} = {placeholder}"));
-    }
-    let column = match query.ordering.field {
-        SortField::CreateTime => "create_time",
-        SortField::Email => "email_key",
-        SortField::DisplayName => "display_name",
-    };
-    let (direction, after) = match query.ordering.descending {
-        true => ("DESC", "<"),
-        false => ("ASC", ">"),
-    };
-    if let Some(cursor) = &query.after {
-        let key = bind(
-            &mut values,
-            match &cursor.key {
-                SortKey::Time(time) => Value::Int(time.0),
-                SortKey::Text(text) => Value::Text(text.clone()),
-            },
-        );
-        let id = bind(&mut values, Value::Text(cursor.id.as_str().to_owned()));
-        sql.push_str(&format!(" AND ({column}, id) {after} ({key}, {id})"));
-    }
-    let limit = bind(&mut values, Value::Int(i64::from(query.limit)));
-    sql.push_str(&format!(
-        " ORDER BY {column} {direction}, id {direction} LIMIT {limit}"
-    ));
-    (sql, values)
-}
-
-/// Adds a value to bind and returns its placeholder (`$1`, `$2`, …).
-fn bind(values: &mut Vec<Value>, value: Value) -> String {
-    values.push(value);
-    format!("${}", values.len())
-}
-
-/// A value bound to a listing's query.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Value {
-    /// A BIGINT column (or the limit).
-    Int(i64),
-    /// The SMALLINT state.
-    Small(i16),
-    /// A text column.
-    Text(String),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::directory::{Cursor, Filter, Ordering};
-
-    #[test]
-    fn listings_page_by_keyset_never_offset() {
-        let query = ListQuery {
-            filter: Filter::parse(r#"email = "A@b" AND state = ACTIVE"#).expect("filter"),
-            ordering: Ordering::parse("email desc").expect("order"),
-            show_deleted: false,
-            after: Some(Cursor {
-                key: SortKey::Text("a@b".to_owned()),
-                id: UserId::from_stored("ann".to_owned()),
-            }),
-            limit: 11,
-        };
-        let (sql, values) = list_sql(&query);
-        assert!(
-            sql.contains(
-                "AND email_key = $1 AND state = $2 AND (email_key, id) < ($3, $4) \
-                 ORDER BY email_key DESC, id DESC LIMIT $5"
-            ),
-            "{sql}"
-        );
-        assert!(!sql.contains("OFFSET"));
-        assert_eq!(values.len(), 5);
-        assert_eq!(values[4], Value::Int(11));
-    }
 }

@@ -18,10 +18,10 @@ use sqlx::{
 
 pub use connect::migrate;
 use connect::{check_migrated, namespace, settled};
-use queries::{
-    Value, by_request_id, check_new, commit, email_taken, list_sql, load_for_write, save,
-};
+use queries::{by_request_id, check_new, commit, email_taken, load_for_write, save};
 use rows::{classify, select_users, taken, user_from};
+
+use super::listing::{Value, list_sql};
 
 use crate::{
     directory::{
@@ -153,11 +153,12 @@ impl UserStore for SqliteStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<User>, StoreError> {
-        let (sql, values) = list_sql(query);
+        let (sql, values) = list_sql(query, select_users!("WHERE 1 = 1"), |_| "?".to_owned());
         let mut statement = sqlx::query(AssertSqlSafe(sql));
         for value in values {
             statement = match value {
                 Value::Int(int) => statement.bind(int),
+                Value::State(state) => statement.bind(state.code()),
                 Value::Text(text) => statement.bind(text),
             };
         }

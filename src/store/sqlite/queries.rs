@@ -3,9 +3,7 @@ use sqlx::{Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::rows::{classify, select_users, user_from};
-use crate::directory::{
-    Condition, ListQuery, NewUser, SortField, SortKey, StoreError, User, UserId, Write, email_key,
-};
+use crate::directory::{NewUser, StoreError, User, UserId, Write, email_key};
 
 /// The user `id` names.
 pub(super) async fn select_user(
@@ -115,88 +113,4 @@ pub(super) async fn save(
 
 pub(super) async fn commit(tx: Transaction<'static, Sqlite>) -> Result<(), StoreError> {
     tx.commit().await.map_err(classify)
-}
-
-/// The SQL and the bound values of one page of a listing.
-pub(super) fn list_sql(query: &ListQuery) -> (String, Vec<Value>) {
-    let mut sql = String::from(select_users!("WHERE 1 = 1"));
-    let mut values = Vec::new();
-    if !query.show_deleted {
-        sql.push_str(" AND state = 1");
-    }
-    for condition in &query.filter.conditions {
-        match condition {
-            Condition::Email(key) => {
-                sql.push_str(" AND email_key = ?");
-                values.push(Value::Text(key.clone()));
-            }
-            Condition::DisplayName(name) => {
-                sql.push_str(" AND display_name = ?");
-                values.push(Value::Text(name.clone()));
-            }
-            Condition::State(state) => {
-                sql.push_str(" AND state = ?");
-                values.push(Value::Int(state.code()));
-            }
-        }
-    }
-    let column = match query.ordering.field {
-        SortField::CreateTime => "create_time",
-        SortField::Email => "email_key",
-        SortField::DisplayName => "display_name",
-    };
-    let (direction, after) = match query.ordering.descending {
-        true => ("DESC", "<"),
-        false => ("ASC", ">"),
-    };
-    if let Some(cursor) = &query.after {
-        sql.push_str(&format!(" AND ({column}, id) {after} (?, ?)"));
-        values.push(match &cursor.key {
-            SortKey::Time(time) => Value::Int(time.0),
-            SortKey::Text(text) => Value::Text(text.clone()),
-        });
-        values.push(Value::Text(cursor.id.as_str().to_owned()));
-    }
-    sql.push_str(&format!(
-        " ORDER BY {column} {direction}, id {direction} LIMIT ?"
-    ));
-    values.push(Value::Int(i64::from(query.limit)));
-    (sql, values)
-}
-
-/// A value bound to a listing's query.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Value {
-    /// An integer column.
-    Int(i64),
-    /// A text column.
-    Text(String),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::directory::{Cursor, Filter, Ordering};
-
-    #[test]
-    fn listings_page_by_keyset_never_offset() {
-        let query = ListQuery {
-            filter: Filter::parse(r#"email = "A@b" AND state = ACTIVE"#).expect("filter"),
-            ordering: Ordering::parse("email desc").expect("order"),
-            show_deleted: false,
-            after: Some(Cursor {
-                key: SortKey::Text("a@b".to_owned()),
-                id: UserId::from_stored("ann".to_owned()),
-            }),
-            limit: 11,
-        };
-        let (sql, values) = list_sql(&query);
-        assert!(
-            sql.contains("AND (email_key, id) < (?, ?) ORDER BY email_key DESC, id DESC LIMIT ?"),
-            "{sql}"
-        );
-        assert!(!sql.contains("OFFSET"));
-        assert_eq!(values.len(), 5);
-        assert_eq!(values[4], Value::Int(11));
-    }
 }
