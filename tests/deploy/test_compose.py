@@ -1,6 +1,6 @@
 """docker-compose.yml end to end: the stack (two replicas on PostgreSQL, and
 the SQLite-only service of profile sqlite) starts healthy, the tutorial client
-gets its answer through 127.0.0.1:50051, the call's span reaches the collector
+gets its answer through 127.0.0.1:50051 and grpcurl through both replicas, the call's span reaches the collector
 with service.name=user-service and the call's trace id, the two replicas are one
 directory, a user created through the stack survives `docker compose restart`
 of a replica and of the database and a recreated container (it lives in the
