@@ -30,6 +30,23 @@ pub async fn open(settings: &StoreSettings) -> anyhow::Result<Arc<dyn UserStore>
     })
 }
 
+/// With `store.migrate = false`: fails, saying what to run, unless every
+/// migration of `migrator` is among the `applied` versions.
+fn require_migrations(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> anyhow::Result<()> {
+    let missing = migrator
+        .iter()
+        .filter(|migration| !migration.migration_type.is_down_migration())
+        .filter(|migration| !applied.contains(&migration.version))
+        .count();
+    if missing > 0 {
+        anyhow::bail!(
+            "the store lacks {missing} of the schema's migrations and store.migrate is false: \
+             run `user-service migrate` first, or set store.migrate = true"
+        );
+    }
+    Ok(())
+}
+
 /// Applies the migrations and returns (`user-service migrate`).
 pub async fn migrate(settings: &StoreSettings) -> anyhow::Result<()> {
     let settings = StoreSettings {

@@ -52,18 +52,7 @@ pub(super) async fn check_migrated(pool: &SqlitePool) -> anyhow::Result<()> {
             .context("cannot read the store's schema version")?,
         false => Vec::new(),
     };
-    let missing = MIGRATOR
-        .iter()
-        .filter(|migration| !migration.migration_type.is_down_migration())
-        .filter(|migration| !applied.contains(&migration.version))
-        .count();
-    if missing > 0 {
-        anyhow::bail!(
-            "the store lacks {missing} of the schema's migrations and store.migrate is false: \
-             run `user-service migrate` first, or set store.migrate = true"
-        );
-    }
-    Ok(())
+    crate::store::require_migrations(&MIGRATOR, &applied)
 }
 
 pub(super) fn namespace(path: &Path) -> String {
