@@ -11,6 +11,7 @@ mod query;
 pub mod requests;
 mod service;
 mod store;
+mod transitions;
 
 pub use error::{DirectoryError, FieldViolation};
 pub use filter::{Condition, Filter};

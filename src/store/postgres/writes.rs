@@ -8,7 +8,7 @@ use super::{
     queries::{by_request_id, email_taken, insert, load_for_write, save},
     rows::{classify, is_unique_violation, write_error},
 };
-use crate::directory::{Changes, NewUser, SoftDelete, State, StoreError, User, Write, email_key};
+use crate::directory::{Changes, NewUser, SoftDelete, StoreError, User, Write, email_key};
 
 /// Runs of a transaction that lost to a concurrent one (serialization
 /// failure, deadlock) before the call is answered ABORTED.
@@ -65,25 +65,16 @@ pub(super) async fn create(pool: &PgPool, user: &NewUser) -> Result<(User, bool)
 pub(super) async fn update(pool: &PgPool, write: &Write<Changes>) -> Result<User, StoreError> {
     let mut tx = begin(pool).await?;
     let mut user = load_for_write(&mut tx, write).await?;
-    if user.state == State::Deleted {
-        return Err(StoreError::Deleted);
-    }
+    write.check(&user)?;
     if write.what.is_empty() {
         return Ok(user);
     }
-    if let Some(email) = &write.what.email {
-        if email.key() != email_key(&user.email)
-            && email_taken(&mut *tx, &email.key(), &user.id).await?
-        {
-            return Err(StoreError::EmailTaken);
-        }
-        user.email = email.as_str().to_owned();
+    if let Some(key) = write.new_email_key(&user)
+        && email_taken(&mut *tx, &key, &user.id).await?
+    {
+        return Err(StoreError::EmailTaken);
     }
-    if let Some(name) = &write.what.display_name {
-        user.display_name = name.as_str().to_owned();
-    }
-    user.update_time = write.now;
-    user.etag.clone_from(&write.new_etag);
+    write.apply(&mut user);
     save(&mut tx, &user).await?;
     tx.commit().await.map_err(classify)?;
     Ok(user)
@@ -93,14 +84,7 @@ pub(super) async fn update(pool: &PgPool, write: &Write<Changes>) -> Result<User
 pub(super) async fn delete(pool: &PgPool, write: &Write<SoftDelete>) -> Result<User, StoreError> {
     let mut tx = begin(pool).await?;
     let mut user = load_for_write(&mut tx, write).await?;
-    if user.state == State::Deleted {
-        return Err(StoreError::Deleted);
-    }
-    user.state = State::Deleted;
-    user.delete_time = Some(write.now);
-    user.purge_time = Some(write.what.purge_time);
-    user.update_time = write.now;
-    user.etag.clone_from(&write.new_etag);
+    write.apply(&mut user)?;
     save(&mut tx, &user).await?;
     tx.commit().await.map_err(classify)?;
     Ok(user)
@@ -110,17 +94,11 @@ pub(super) async fn delete(pool: &PgPool, write: &Write<SoftDelete>) -> Result<U
 pub(super) async fn undelete(pool: &PgPool, write: &Write<()>) -> Result<User, StoreError> {
     let mut tx = begin(pool).await?;
     let mut user = load_for_write(&mut tx, write).await?;
-    if user.state == State::Active {
-        return Err(StoreError::NotDeleted);
-    }
+    write.check(&user)?;
     if email_taken(&mut *tx, &email_key(&user.email), &user.id).await? {
         return Err(StoreError::EmailTaken);
     }
-    user.state = State::Active;
-    user.delete_time = None;
-    user.purge_time = None;
-    user.update_time = write.now;
-    user.etag.clone_from(&write.new_etag);
+    write.apply(&mut user);
     save(&mut tx, &user).await?;
     tx.commit().await.map_err(classify)?;
     Ok(user)

@@ -25,8 +25,8 @@ use super::listing::{Value, list_sql};
 
 use crate::{
     directory::{
-        Changes, ListQuery, Micros, NewUser, PoolUsage, SoftDelete, State, StoreError, StoreInfo,
-        User, UserId, UserStore, Write, email_key,
+        Changes, ListQuery, Micros, NewUser, PoolUsage, SoftDelete, StoreError, StoreInfo, User,
+        UserId, UserStore, Write, email_key,
     },
     settings::StoreSettings,
 };
@@ -169,25 +169,16 @@ impl UserStore for SqliteStore {
     async fn update(&self, write: &Write<Changes>) -> Result<User, StoreError> {
         let mut tx = self.begin_write().await?;
         let mut user = load_for_write(&mut tx, write).await?;
-        if user.state == State::Deleted {
-            return Err(StoreError::Deleted);
-        }
+        write.check(&user)?;
         if write.what.is_empty() {
             return Ok(user);
         }
-        if let Some(email) = &write.what.email {
-            if email.key() != email_key(&user.email)
-                && email_taken(&mut tx, &email.key(), &user.id).await?
-            {
-                return Err(StoreError::EmailTaken);
-            }
-            user.email = email.as_str().to_owned();
+        if let Some(key) = write.new_email_key(&user)
+            && email_taken(&mut tx, &key, &user.id).await?
+        {
+            return Err(StoreError::EmailTaken);
         }
-        if let Some(name) = &write.what.display_name {
-            user.display_name = name.as_str().to_owned();
-        }
-        user.update_time = write.now;
-        user.etag.clone_from(&write.new_etag);
+        write.apply(&mut user);
         save(&mut tx, &user).await?;
         commit(tx).await?;
         Ok(user)
@@ -196,14 +187,7 @@ impl UserStore for SqliteStore {
     async fn delete(&self, write: &Write<SoftDelete>) -> Result<User, StoreError> {
         let mut tx = self.begin_write().await?;
         let mut user = load_for_write(&mut tx, write).await?;
-        if user.state == State::Deleted {
-            return Err(StoreError::Deleted);
-        }
-        user.state = State::Deleted;
-        user.delete_time = Some(write.now);
-        user.purge_time = Some(write.what.purge_time);
-        user.update_time = write.now;
-        user.etag.clone_from(&write.new_etag);
+        write.apply(&mut user)?;
         save(&mut tx, &user).await?;
         commit(tx).await?;
         Ok(user)
@@ -212,17 +196,11 @@ impl UserStore for SqliteStore {
     async fn undelete(&self, write: &Write<()>) -> Result<User, StoreError> {
         let mut tx = self.begin_write().await?;
         let mut user = load_for_write(&mut tx, write).await?;
-        if user.state == State::Active {
-            return Err(StoreError::NotDeleted);
-        }
+        write.check(&user)?;
         if email_taken(&mut tx, &email_key(&user.email), &user.id).await? {
             return Err(StoreError::EmailTaken);
         }
-        user.state = State::Active;
-        user.delete_time = None;
-        user.purge_time = None;
-        user.update_time = write.now;
-        user.etag.clone_from(&write.new_etag);
+        write.apply(&mut user);
         save(&mut tx, &user).await?;
         commit(tx).await?;
         Ok(user)
