@@ -5,12 +5,13 @@ examples/auth_cost.rs under callgrind, and the report. Issuer and audience
 match examples/auth_cost.rs."""
 import json
 import os
-import subprocess
 import time
 import uuid
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+import harness
 
 ISSUER = "https://bench.issuer"
 AUDIENCE = "user-service"
@@ -54,10 +55,10 @@ def token_instructions(label, tokens, jwks, release, workdir):
     with open(tokens_file, "w") as f:
         f.write("\n".join(tokens) + "\n")
     out = os.path.join(workdir, f"auth-{label}.{len(tokens)}.callgrind")
-    run = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
-                          os.path.join(release, "examples", "auth_cost"),
-                          *(["--none"] if label == "none" else []), jwks, tokens_file],
-                         capture_output=True, text=True, timeout=RUN_BOUND)
+    run = harness.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
+                       os.path.join(release, "examples", "auth_cost"),
+                       *(["--none"] if label == "none" else []), jwks, tokens_file],
+                      timeout=RUN_BOUND, check=False)
     if run.returncode != 0:
         raise SystemExit(f"auth_cost {label}: {run.stderr[-2000:]}")
     with open(out) as report_file:

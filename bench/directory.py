@@ -31,7 +31,6 @@ import platform
 import random
 import resource
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -40,40 +39,22 @@ import tempfile
 import time
 import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import free_port  # noqa: E402
+import harness  # noqa: E402
+from harness import cpu_seconds, free_port  # noqa: E402
 
+ROOT = harness.ROOT
 SERVER_CPU, LOAD_CPU = "0", "1"
-RELEASE = os.path.join(ROOT, "target", "release")
-LOAD = os.path.join(RELEASE, "examples", "directory_load")
+LOAD = harness.binary("directory_load")
 OPS = ["get", "create", "list"]
 TARGET = 0.85  # service / ceiling, every op
-CHILDREN = []  # every process started, killed on the way out
-
-
-def spawn(cmd, **kwargs):
-    process = subprocess.Popen(cmd, **kwargs)
-    CHILDREN.append(process)
-    return process
-
-
-def stop(process, grace=10):
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=grace)
 
 
 def seed(path, users):
     """A store with `users` active users: the schema from `user-service
     migrate`, the rows in one transaction. The same rows every time."""
     env = dict(os.environ, USER_SERVICE__STORE__URL=f"sqlite://{path}")
-    subprocess.run([os.path.join(RELEASE, "user-service"), "migrate"], env=env, check=True,
-                   capture_output=True, timeout=60)
+    harness.run([harness.binary("user-service"), "migrate"], env=env, timeout=60)
     rng, base = random.Random(users), 1_764_000_000_000_000
     rows = ((str(uuid.UUID(int=rng.getrandbits(128), version=4)), str(uuid.UUID(int=rng.getrandbits(128), version=4)),
              f"seed{i}@bench.example", f"seed{i}@bench.example", f"Seed User {i}", base + i * 1000,
@@ -84,23 +65,14 @@ def seed(path, users):
     db.close()
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(") ", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def load(args, timeout):
     """Runs directory_load on the load CPU; its JSON line and CPU share."""
     started = time.monotonic()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    process = spawn(["taskset", "-c", LOAD_CPU, LOAD] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = process.communicate(timeout=timeout)
-    finally:
-        stop(process)
-    if process.returncode != 0:
-        raise SystemExit(f"directory_load {' '.join(args)} failed ({process.returncode}):\n{err}")
+    done = harness.run([LOAD] + args, timeout=timeout, check=False, cpus=LOAD_CPU)
+    if done.returncode != 0:
+        raise SystemExit(f"directory_load {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+    out = done.stdout
     # Only this child was reaped since `before`: the difference is its CPU.
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(out)
@@ -114,33 +86,37 @@ class Server:
         self.kind, self.addr = kind, f"127.0.0.1:{free_port()}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "RUST_LOG", "USER_SERVICE__"))}
         if kind == "ceiling":
-            cmd = [os.path.join(RELEASE, "examples", "bare_directory_server"), self.addr, f"sqlite://{store}"]
+            cmd = [harness.binary("bare_directory_server"), self.addr, f"sqlite://{store}"]
         else:
-            cmd = [os.path.join(RELEASE, "user-service"), "--addr", self.addr]
+            cmd = [harness.binary("user-service"), "--addr", self.addr]
             env["USER_SERVICE__STORE__URL"] = f"sqlite://{store}"
             env["USER_SERVICE__ADMIN__ADDR"] = f"127.0.0.1:{free_port()}"
             # Not on the serving path: only spares the 5 s health-drain wait at each stop.
             env["USER_SERVICE__SHUTDOWN__GRACE_PERIOD"] = "0s"
             if kind == "full":
                 env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://{sink_addr}"
-        self.process = spawn(["taskset", "-c", SERVER_CPU] + cmd, env=env, cwd=os.path.dirname(store),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        probe = ["load", self.addr, "list", "--list", "first", "--calls", "1", "--connections", "1", "--streams", "1"]
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"{kind} exited with {self.process.returncode} before answering")
-            answer = subprocess.run([LOAD] + probe, capture_output=True, text=True, timeout=30)
-            if answer.returncode == 0 and json.loads(answer.stdout)["errors"] == 0:
-                return
-            time.sleep(0.05)
-        raise SystemExit(f"{kind} did not answer ListUsers within 30 s")
+        self.process = harness.spawn(cmd, name=kind, cpus=SERVER_CPU, env=env, cwd=os.path.dirname(store),
+                                     stderr=subprocess.DEVNULL)
+        answers_list(self.addr, self.process, kind)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *_):
-        stop(self.process)
+        self.process.stop(timeout=10)
+
+
+def answers_list(addr, process, what, timeout=30):
+    """Waits until `addr` answers one ListUsers without error (the service's readiness)."""
+    probe = ["load", addr, "list", "--list", "first", "--calls", "1", "--connections", "1", "--streams", "1"]
+
+    def answered():
+        answer = harness.run([LOAD] + probe, timeout=30, check=False)
+        return answer.returncode == 0 and json.loads(answer.stdout)["errors"] == 0
+    try:
+        harness.wait_until(answered, timeout, f"{what} answering ListUsers", process, every=0.05)
+    except harness.HarnessError as error:
+        raise SystemExit(str(error))
 
 
 def measure(kind, op, shape, store, sink_addr, args):
@@ -204,16 +180,12 @@ def main():
     if (os.cpu_count() or 1) < 2 or not shutil.which("taskset"):
         raise SystemExit("needs 2 CPUs and taskset: one CPU for the server, one for the load")
     if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "user-service", "--example", "bare_directory_server",
-                        "--example", "directory_load", "--example", "otlp_sink"], cwd=ROOT, check=True)
-    # SIGTERM unwinds like Ctrl-C, through the `finally` that stops every child.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        harness.build(["bare_directory_server", "directory_load", "otlp_sink"])
     workdir = tempfile.mkdtemp(prefix="directory_bench_")
-    sink_addr = f"127.0.0.1:{free_port()}"
+    sink_addr = None
     try:
         if "full" in kinds:
-            spawn(["taskset", "-c", LOAD_CPU, os.path.join(RELEASE, "examples", "otlp_sink"), sink_addr],
-                  stdout=subprocess.DEVNULL)
+            sink_addr = harness.start_sink(cpus=LOAD_CPU, stdout=subprocess.DEVNULL).addr
         stores = {}
         for users in sorted(set(sizes + [args.users])):
             stores[users] = os.path.join(workdir, f"seed{users}.db")
@@ -231,8 +203,7 @@ def main():
                               f"load {r['load_cpu']:.2f} errors {r['errors']}", flush=True)
         pages = paging({n: stores[n] for n in sizes}, [1000, 50], 1 if args.quick else 3, workdir, sink_addr)
     finally:
-        for process in CHILDREN:
-            stop(process)
+        harness.stop_all()
         shutil.rmtree(workdir, ignore_errors=True)
     report = render(results, pages, kinds, shapes, sizes, args)
     print(report)

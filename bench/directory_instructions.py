@@ -20,18 +20,17 @@ import argparse
 import datetime
 import os
 import shutil
-import signal
 import sqlite3
 import struct
 import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from directory import RELEASE, fresh_copy, seed  # noqa: E402
+import harness  # noqa: E402
+from directory import fresh_copy, seed  # noqa: E402
+from harness import free_port  # noqa: E402
 from instructions import h2load, under_callgrind  # noqa: E402
-from run import free_port  # noqa: E402
 
 USERS = 2_000
 
@@ -56,7 +55,7 @@ def requests(store):
 def command(kind, addr, store, sink_addr):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "RUST_LOG", "USER_SERVICE__"))}
     if kind == "ceiling":
-        return [os.path.join(RELEASE, "examples", "bare_directory_server"), addr, f"sqlite://{store}"], env
+        return [harness.binary("bare_directory_server"), addr, f"sqlite://{store}"], env
     env.update({
         "USER_SERVICE__STORE__URL": f"sqlite://{store}",
         "USER_SERVICE__ADMIN__ADDR": f"127.0.0.1:{free_port()}",
@@ -68,7 +67,7 @@ def command(kind, addr, store, sink_addr):
         env["USER_SERVICE__ADMIN__ENABLED"] = "false"
     elif kind == "full":
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://{sink_addr}"
-    return [os.path.join(RELEASE, "user-service"), "--addr", addr], env
+    return [harness.binary("user-service"), "--addr", addr], env
 
 
 def instructions(kind, method, calls, body, store, sink_addr, workdir):
@@ -100,19 +99,11 @@ def main():
             raise SystemExit(f"{tool} is missing (apt-get install valgrind nghttp2-client)")
     kinds = [k for k in ("service", "off", "full") if k in args.servers.split(",")] + ["ceiling"]
     if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "user-service",
-                        "--example", "bare_directory_server", "--example", "otlp_sink"], cwd=ROOT, check=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        harness.build(["bare_directory_server", "otlp_sink"])
     workdir = tempfile.mkdtemp(prefix="directory_instructions_")
-    sink = None
     per_call = {}
     try:
-        if "full" in kinds:
-            sink_addr = f"127.0.0.1:{free_port()}"
-            sink = subprocess.Popen([os.path.join(RELEASE, "examples", "otlp_sink"), sink_addr],
-                                    stdout=subprocess.DEVNULL)
-        else:
-            sink_addr = None
+        sink_addr = harness.start_sink(stdout=subprocess.DEVNULL).addr if "full" in kinds else None
         seeded = os.path.join(workdir, "seed.db")
         seed(seeded, USERS)
         for method, message in requests(seeded).items():
@@ -127,9 +118,7 @@ def main():
                 per_call[(method, kind)] = (counts[1] - counts[0]) / (large - small)
                 print(f"{method:9} {kind:7} {per_call[(method, kind)]:10.0f} instructions per call", flush=True)
     finally:
-        if sink is not None:
-            sink.send_signal(signal.SIGTERM)
-            sink.wait(timeout=10)
+        harness.stop_all()
         shutil.rmtree(workdir, ignore_errors=True)
     lines = [
         f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. Calls: {small} and {large} per server "

@@ -25,7 +25,6 @@ import os
 import platform
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,9 +36,10 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "reliability"))
 import directory  # noqa: E402
+import harness  # noqa: E402
 import pgserver  # noqa: E402
-from directory import CHILDREN, LOAD, RELEASE, cpu_seconds, load, spawn, stop  # noqa: E402
-from run import free_port  # noqa: E402
+from directory import answers_list, load  # noqa: E402
+from harness import cpu_seconds, free_port  # noqa: E402
 
 DB_CPU, CLIENT_CPU = "0", "1"
 TARGET = 0.5
@@ -58,8 +58,7 @@ SCRIPTS = {
 def seed(database, users):
     """The schema from `user-service migrate`, then `users` active users."""
     env = dict(os.environ, USER_SERVICE__STORE__URL=database.url("users"))
-    subprocess.run([os.path.join(RELEASE, "user-service"), "migrate"], env=env, check=True,
-                   capture_output=True, timeout=120)
+    harness.run([harness.binary("user-service"), "migrate"], env=env, timeout=120)
     database.psql(
         "INSERT INTO users (id, uid, email, email_key, display_name, state, create_time, update_time, etag) "
         f"SELECT 'seed' || g, gen_random_uuid(), 'seed' || g || '@bench.example', 'seed' || g || '@bench.example', "
@@ -76,9 +75,9 @@ def pgbench(database, op, args, workdir):
     if not os.access(binary, os.X_OK):
         binary = shutil.which("pgbench")
     before, started = database.cpu_seconds(), time.monotonic()
-    out = subprocess.run(["taskset", "-c", CLIENT_CPU, binary, "-n", "-M", "prepared", "-c", str(args.connections),
-                          "-j", "1", "-T", str(int(args.duration)), "-D", f"users={args.users}", "-f", script,
-                          database.url("users")], capture_output=True, text=True, timeout=args.duration + 120)
+    out = harness.run([binary, "-n", "-M", "prepared", "-c", str(args.connections),
+                       "-j", "1", "-T", str(int(args.duration)), "-D", f"users={args.users}", "-f", script,
+                       database.url("users")], timeout=args.duration + 120, check=False, cpus=CLIENT_CPU)
     if out.returncode != 0:
         raise SystemExit(f"pgbench {op} failed:\n{out.stderr}")
     db_cpu = (database.cpu_seconds() - before) / (time.monotonic() - started)
@@ -94,15 +93,10 @@ def service(database, op, args):
                 "USER_SERVICE__STORE__MAX_CONNECTIONS": str(args.pool or args.connections),
                 "USER_SERVICE__ADMIN__ADDR": f"127.0.0.1:{free_port()}",
                 "USER_SERVICE__SHUTDOWN__GRACE_PERIOD": "0s"})
-    process = spawn(["taskset", "-c", CLIENT_CPU, os.path.join(RELEASE, "user-service"), "--addr", addr],
-                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = harness.spawn([harness.binary("user-service"), "--addr", addr], name="user-service",
+                            cpus=CLIENT_CPU, env=env, stderr=subprocess.DEVNULL)
     try:
-        probe = ["load", addr, "list", "--list", "first", "--calls", "1", "--connections", "1", "--streams", "1"]
-        deadline = time.monotonic() + 30
-        while subprocess.run([LOAD] + probe, capture_output=True, timeout=30).returncode != 0:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit("user-service did not answer within 30 s")
-            time.sleep(0.05)
+        answers_list(addr, process, "user-service")
         before, started = database.cpu_seconds(), time.monotonic()
         service_before = cpu_seconds(process.pid)
         result = load(["load", addr, op, "--connections", str(args.connections), "--streams", "4",
@@ -112,7 +106,7 @@ def service(database, op, args):
         result["db_cpu"] = (database.cpu_seconds() - before) / elapsed
         result["service_cpu"] = (cpu_seconds(process.pid) - service_before) / elapsed
     finally:
-        stop(process)
+        process.stop(timeout=10)
     if result["errors"]:
         raise SystemExit(f"service {op}: {result['errors']} calls failed, first: {result['first_error']}")
     return {"per_s": result["calls_per_s"], "latency_ms": result["p50_ms"], "p99_ms": result["p99_ms"],
@@ -140,9 +134,7 @@ def main():
     if not pgserver.binaries():
         raise SystemExit("needs PostgreSQL's server binaries (apt-get install postgresql postgresql-contrib)")
     if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "user-service",
-                        "--example", "directory_load"], cwd=ROOT, check=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        harness.build(["directory_load"])
     workdir = tempfile.mkdtemp(prefix="postgres_bench_")
     results = {}
     try:
@@ -157,8 +149,7 @@ def main():
                     print(f"round {round_no + 1} {op:6} {kind:8} {r['per_s']:8.0f}/s  latency {r['latency_ms']:.2f} ms  "
                           f"database cpu {r['db_cpu']:.2f}", flush=True)
     finally:
-        for process in CHILDREN:
-            stop(process)
+        harness.stop_all()
         pgserver.stop_all()
         shutil.rmtree(workdir, ignore_errors=True)
     report = render(results, args)

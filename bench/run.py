@@ -1,23 +1,38 @@
 #!/usr/bin/env python3
-"""Throughput, latency, memory and start-up of user-service, side by side with
-a bare tonic server (the ceiling) and the Python tutorial's grpcio server.
+"""Throughput, latency, memory and start-up of user-service in each telemetry
+configuration, side by side with the export floor, a bare tonic server (the
+ceiling) and the Python tutorial's grpcio server, all in one run.
 
-Each round starts every server fresh, pinned to CPU 0, and drives it with
-h2load pinned to CPU 1, in the same order every round (A B C D, A B C D, ...):
-  full    user-service, release build, defaults, spans exported to a live OTLP
-          receiver at 100 % sampling, Prometheus metrics on
-  off     user-service with telemetry off (OTEL_SDK_DISABLED=true, no admin port)
-  floor   examples/export_floor_server.rs: bare plus one OpenTelemetry SDK span per
-          call exported to the same receiver (the floor for 100 % export)
-  bare    examples/bare_tonic_server.rs: the same proto, no layers at all
-  python  bench/tutorial_server.py: grpcio, ThreadPoolExecutor(max_workers=10)
+The servers (bench/run.py and bench/instructions.py run the same ones):
+  off       user-service, nothing recorded: OTEL_SDK_DISABLED=true, admin port off
+  defaults  user-service's defaults without an OTLP endpoint: Prometheus/admin
+            on, no export (the way most deployments start)
+  full      spans and metrics exported over OTLP to a live local receiver
+            (examples/otlp_sink.rs, on the load CPU), 100 % sampling
+  sampled   the recommended production sampling: parent-based 10 %
+            (OTEL_TRACES_SAMPLER=parentbased_traceidratio, _ARG=0.1), exported
+  floor     examples/export_floor_server.rs: bare plus one OpenTelemetry SDK
+            span per call exported to the same receiver (the floor for full)
+  bare      examples/bare_tonic_server.rs: the same proto, no layers at all
+  python    bench/tutorial_server.py: grpcio, ThreadPoolExecutor(max_workers=10)
+user-service is the normal release build (`--release`); floor and bare come
+from the `ceiling` profile (fat LTO, one codegen unit: Cargo.toml), so the
+ratios are against the strongest build of the reference (--quick: release).
 
-Per server: calls/s and p50/p99 latency at saturation, p50/p99 at a fixed
-modest rate, idle and peak resident memory, time from exec to answering
-(health SERVING for user-service, a first ListUser for the others).
-Reports medians over the rounds and the ratios to bare tonic and to Python.
+Load shapes, connections x streams (h2load -c/-m): 8x16, 50x20 (grpc_bench's
+1,000 in flight) and 1x100 at saturation, and a fixed 1,000 calls/s (4
+connections x 250 calls/s, one stream each) for latency, idle and peak memory.
+Every measurement starts each server fresh, pinned to CPU 0, driven by h2load
+on CPU 1, servers alternated in the same order every round (A B C, A B C, ...).
+Each server's answer is checked to end with grpc-status 0 (one nghttp call)
+before its load, and h2load's failed and errored counts must be zero.
 
-usage: bench/run.py [--rounds 3] [--duration 10] [--servers off,bare] [--quick] [--out FILE]
+Reported, per shape: medians over the rounds of calls/s and p50/p99, and the
+median over the rounds of each round's ratio to bare (and full's to floor),
+since the machine's speed drifts between rounds more than between neighbours.
+
+usage: bench/run.py [--rounds 3] [--duration 10] [--servers off,defaults,bare]
+                    [--shapes 8x16,50x20,1x100] [--quick] [--no-build] [--out FILE]
 needs: h2load and nghttp (Debian nghttp2-client), taskset, python3 with
 grpcio and grpcio-tools (bench/requirements.txt), 2+ CPUs.
 """
@@ -27,28 +42,26 @@ import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+ROOT = harness.ROOT
 SERVER_CPU, LOAD_CPU = "0", "1"
-SERVERS = ["full", "off", "floor", "bare", "python"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def run(cmd, **kwargs):
-    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kwargs)
+SERVERS = ["off", "defaults", "full", "sampled", "floor", "bare", "python"]
+SERVICE_KINDS = {"off", "defaults", "full", "sampled"}
+CEILING_KINDS = {"floor": "export_floor_server", "bare": "bare_tonic_server"}
+SHAPES = "8x16,50x20,1x100"
+SAMPLED_RATIO = "0.1"
+# Targets for the ratios within one run: (server, reference, shape or "fixed", bound).
+TARGETS = [("full", "floor", "rps", 0.97), ("defaults", "bare", "rps", 0.95), ("off", "bare", "rps", 0.97),
+           ("sampled", "bare", "rps", 0.92)]
+P99_TARGET = ("defaults", 1.2)  # fixed-rate p99 at most this times bare's
 
 
 def grpc_frame():
@@ -58,77 +71,71 @@ def grpc_frame():
     return b"\x00" + struct.pack(">I", len(message)) + message
 
 
-def resident_kib(pid, field):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no {field} for {pid}")
-
-
-class Server:
-    def __init__(self, kind, sink_addr, tools):
-        self.kind, self.port, self.pid = kind, free_port(), None
-        self.addr = f"127.0.0.1:{self.port}"
-        release = os.path.join(ROOT, "target", "release")
-        env = dict(os.environ, RUST_LOG="warn")
-        env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
-        if kind in ("full", "off"):
-            cmd = [os.path.join(release, "user-service"), "--addr", self.addr, "--log-format", "json"]
-            env["USER_SERVICE__ADMIN__ADDR"] = f"127.0.0.1:{free_port()}"
-            if kind == "full":
-                env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://{sink_addr}"
-            else:
-                env["OTEL_SDK_DISABLED"] = "true"
-                env["USER_SERVICE__ADMIN__ENABLED"] = "false"
-            check = "health"
-        elif kind == "floor":
-            cmd = [os.path.join(release, "examples", "export_floor_server"), self.addr, f"http://{sink_addr}"]
-            check = "list_user"
-        elif kind == "bare":
-            cmd, check = [os.path.join(release, "examples", "bare_tonic_server"), self.addr], "list_user"
+def server_config(kind, addr, port, sink_addr, ceiling_profile="ceiling"):
+    """(command, environment, readiness check) of one server configuration."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "RUST_LOG", "USER_SERVICE__"))}
+    env["RUST_LOG"] = "warn"
+    if kind in SERVICE_KINDS:
+        cmd = [harness.binary("user-service"), "--addr", addr, "--log-format", "json"]
+        # Not on the serving path: spares the health-drain wait at each of the many stops.
+        env["USER_SERVICE__SHUTDOWN__GRACE_PERIOD"] = "0s"
+        if kind == "off":
+            env["OTEL_SDK_DISABLED"] = "true"
+            env["USER_SERVICE__ADMIN__ENABLED"] = "false"
         else:
-            cmd = [sys.executable, os.path.join(ROOT, "bench", "tutorial_server.py"),
-                   "--port", str(self.port), "--proto", os.path.join(ROOT, "proto", "user.proto")]
-            check = "list_user"
-        probe = [os.path.join(release, "examples", "ready_probe"), self.addr, check,
-                 "taskset", "-c", SERVER_CPU] + cmd
-        out = run(probe, env=env).stdout
-        fields = dict(item.split("=") for item in out.split())
-        self.ready_ms = int(fields["ready_us"]) / 1000
-        self.pid = int(fields["pid"])
-
-    def stop(self):
-        try:
-            os.kill(self.pid, signal.SIGTERM)
-            deadline = time.time() + 20
-            while os.path.exists(f"/proc/{self.pid}") and time.time() < deadline:
-                with open(f"/proc/{self.pid}/stat") as stat:
-                    if stat.read().split(") ")[1].startswith("Z"):
-                        break
-                time.sleep(0.05)
-        except (ProcessLookupError, FileNotFoundError):
-            pass
+            env["USER_SERVICE__ADMIN__ADDR"] = f"127.0.0.1:{harness.free_port()}"
+        if kind in ("full", "sampled"):
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://{sink_addr}"
+            # Named, not left to the defaults, so each stays what its name says.
+            env["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio"
+            env["OTEL_TRACES_SAMPLER_ARG"] = "1.0" if kind == "full" else SAMPLED_RATIO
+        return cmd, env, "health"
+    if kind == "floor":
+        return [harness.binary("export_floor_server", ceiling_profile), addr, f"http://{sink_addr}"], env, "list_user"
+    if kind == "bare":
+        return [harness.binary("bare_tonic_server", ceiling_profile), addr], env, "list_user"
+    if kind == "python":
+        return [sys.executable, os.path.join(ROOT, "bench", "tutorial_server.py"), "--port", str(port),
+                "--proto", os.path.join(ROOT, "proto", "user.proto")], env, "list_user"
+    raise ValueError(kind)
 
 
-def check_grpc_status(server, data):
+def build(kinds, ceiling_profile, extra_examples=(), service=False):
+    """The service and the tools in release; floor and bare in `ceiling_profile`."""
+    harness.build(["ready_probe", "otlp_sink", *extra_examples],
+                  service=service or bool(SERVICE_KINDS & set(kinds)))
+    ceiling = [CEILING_KINDS[k] for k in kinds if k in CEILING_KINDS]
+    if ceiling:
+        harness.build(ceiling, service=False, profile=ceiling_profile)
+
+
+def start(kind, sink_addr, ceiling_profile):
+    port = harness.free_port()
+    addr = f"127.0.0.1:{port}"
+    cmd, env, check = server_config(kind, addr, port, sink_addr, ceiling_profile)
+    server = harness.Probed(cmd, addr, check, env=env, cpus=SERVER_CPU, name=kind)
+    server.kind = kind
+    return server
+
+
+def check_grpc_status(addr, data, path="/user.Users/ListUser", what=""):
     """One call through nghttp: the answer must end with grpc-status 0."""
-    out = run(["nghttp", "-v", "-d", data, "-H", "content-type: application/grpc",
-               "-H", "te: trailers", f"http://{server.addr}/user.Users/ListUser"]).stdout
+    out = harness.run(["nghttp", "-v", "-d", data, "-H", "content-type: application/grpc",
+                       "-H", "te: trailers", f"http://{addr}{path}"], timeout=30).stdout
     if not re.search(r"grpc-status: 0\b", out):
-        raise SystemExit(f"{server.kind}: no grpc-status 0 in the answer:\n{out}")
+        raise SystemExit(f"{what or addr}: no grpc-status 0 in the answer:\n{out}")
 
 
-def h2load(server, data, duration, clients, streams, rps=None):
+def h2load(addr, data, duration, warmup, clients, streams, rps=None):
     with tempfile.NamedTemporaryFile(suffix=".log") as log:
-        cmd = ["taskset", "-c", LOAD_CPU, "h2load", "-D", str(duration), "--warm-up-time", "1",
+        # h2load takes whole numbers with a unit, not fractions.
+        cmd = ["h2load", "-D", f"{round(duration * 1000)}ms", "--warm-up-time", f"{round(warmup * 1000)}ms",
                "-c", str(clients), "-m", str(streams), "-d", data,
                "-H", "content-type: application/grpc", "-H", "te: trailers",
-               "--log-file", log.name, f"http://{server.addr}/user.Users/ListUser"]
+               "--log-file", log.name, f"http://{addr}/user.Users/ListUser"]
         if rps:
-            cmd[cmd.index("-m") + 1] = "1"
             cmd += ["--rps", str(rps)]
-        out = run(cmd).stdout
+        out = harness.run(cmd, timeout=duration + warmup + 60, cpus=LOAD_CPU).stdout
         latencies = []
         with open(log.name) as lines:
             for line in lines:
@@ -140,115 +147,164 @@ def h2load(server, data, duration, clients, streams, rps=None):
     if not done or not rate:
         raise SystemExit(f"unexpected h2load output:\n{out}")
     failed = int(done.group(5)) + int(done.group(6))
+    if int(done.group(4)) == 0:
+        failed += 1  # nothing answered is a failure too
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] / 1000 if latencies else float("nan")
     return {"rps": float(rate.group(1)), "p50": pick(0.50), "p99": pick(0.99), "failed": failed,
-            "command": " ".join(cmd)}
+            "command": "taskset -c " + LOAD_CPU + " " + " ".join(cmd)}
+
+
+def parse_shapes(text):
+    shapes = []
+    for item in text.split(","):
+        clients, streams = (int(n) for n in item.strip().split("x"))
+        shapes.append((clients, streams))
+    return shapes
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per load run")
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--streams", type=int, default=16, help="concurrent streams per client")
-    parser.add_argument("--rate", type=int, default=1000, help="fixed modest rate, calls/s in total")
-    parser.add_argument("--quick", action="store_true", help="1 round, 2 s runs: checks the harness")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per load run, after the warm-up")
+    parser.add_argument("--warmup", type=float, default=1, help="h2load warm-up seconds per run")
+    parser.add_argument("--shapes", default=SHAPES, help="CONNECTIONSxSTREAMS at saturation, comma-separated")
+    parser.add_argument("--rate", type=int, default=1000, help="fixed rate, calls/s in total")
+    parser.add_argument("--settle", type=float, default=1, help="seconds idle before the idle-memory reading")
+    parser.add_argument("--quick", action="store_true",
+                        help="1 round, 1 s runs, floor and bare from the release profile: checks the harness (CI)")
     parser.add_argument("--servers", default=",".join(SERVERS),
-                        help="comma-separated subset to run, e.g. off,bare for more rounds of a "
-                             "close pair; bare is always run (the ratios need it)")
+                        help="comma-separated subset, e.g. defaults,bare for more rounds of a close pair; "
+                             "bare always runs (the ratios need it)")
+    parser.add_argument("--ceiling-profile", help="Cargo profile of floor and bare (default ceiling; --quick: release)")
+    parser.add_argument("--no-build", action="store_true", help="use the binaries already built")
     parser.add_argument("--out", help="also write the markdown report here")
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.duration = 1, 2
+        args.rounds, args.duration, args.warmup, args.settle = 1, 1, 0.3, 0.2
+    args.ceiling_profile = args.ceiling_profile or ("release" if args.quick else "ceiling")
     chosen = set(args.servers.split(",")) | {"bare"}
     unknown = chosen - set(SERVERS)
     if unknown:
         raise SystemExit(f"unknown servers: {', '.join(sorted(unknown))} (known: {', '.join(SERVERS)})")
     kinds = [kind for kind in SERVERS if kind in chosen]
+    shapes = parse_shapes(args.shapes)
     if (os.cpu_count() or 1) < 2:
         raise SystemExit("needs 2 CPUs: one for the server, one for the load")
     for tool in ("h2load", "nghttp", "taskset"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is missing (apt-get install nghttp2-client util-linux)")
-
-    run(["cargo", "build", "--release", "--locked", "--bin", "user-service",
-         "--example", "bare_tonic_server", "--example", "export_floor_server", "--example", "ready_probe", "--example", "otlp_sink"], cwd=ROOT)
-    release = os.path.join(ROOT, "target", "release")
-    sink_addr = f"127.0.0.1:{free_port()}"
-    sink = subprocess.Popen(["taskset", "-c", LOAD_CPU, os.path.join(release, "examples", "otlp_sink"), sink_addr],
-                            stdout=subprocess.PIPE, text=True)
-    time.sleep(0.3)
+    if not args.no_build:
+        build(kinds, args.ceiling_profile)
 
     workdir = tempfile.mkdtemp(prefix="bench_")
     data = os.path.join(workdir, "list_user.grpc")
     with open(data, "wb") as f:
         f.write(grpc_frame())
-
-    results = {kind: [] for kind in kinds}
+    sink = harness.start_sink(cpus=LOAD_CPU)
+    saturated = {}  # (shape, kind) -> [result per round]
+    fixed = {kind: [] for kind in kinds}
     commands = {}
     try:
         for round_no in range(args.rounds):
+            for shape in shapes:
+                for kind in kinds:
+                    with start(kind, sink.addr, args.ceiling_profile) as server:
+                        check_grpc_status(server.addr, data, what=kind)
+                        r = h2load(server.addr, data, args.duration, args.warmup, *shape)
+                        r["peak_kib"] = harness.rss_kib(server.pid, "VmHWM")
+                    saturated.setdefault((shape, kind), []).append(r)
+                    commands.setdefault(shape, r["command"])
+                    print(f"round {round_no + 1} {shape[0]:>2}x{shape[1]:<3} {kind:8} {r['rps']:9.0f} calls/s  "
+                          f"p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms  failed {r['failed']}", flush=True)
             for kind in kinds:
-                server = Server(kind, sink_addr, release)
-                try:
-                    check_grpc_status(server, data)
-                    time.sleep(1)
-                    idle = resident_kib(server.pid, "VmRSS")
-                    saturated = h2load(server, data, args.duration, args.clients, args.streams)
-                    per_client = max(1, args.rate // 4)
-                    fixed = h2load(server, data, args.duration, 4, 1, rps=per_client)
-                    peak = resident_kib(server.pid, "VmHWM")
-                finally:
-                    server.stop()
-                commands.setdefault("saturation", saturated["command"])
-                commands.setdefault("fixed", fixed["command"])
-                results[kind].append({
-                    "rps": saturated["rps"], "p50": saturated["p50"], "p99": saturated["p99"],
-                    "fixed_p50": fixed["p50"], "fixed_p99": fixed["p99"],
-                    "failed": saturated["failed"] + fixed["failed"],
-                    "idle_mb": idle / 1024, "peak_mb": peak / 1024, "ready_ms": server.ready_ms,
-                })
-                print(f"round {round_no + 1} {kind:6} {saturated['rps']:9.0f} calls/s  "
-                      f"p99 {saturated['p99']:.2f} ms  fixed p99 {fixed['fixed_p99'] if 'fixed_p99' in fixed else fixed['p99']:.2f} ms  "
-                      f"idle {idle / 1024:.1f} MB  ready {server.ready_ms:.1f} ms", flush=True)
+                with start(kind, sink.addr, args.ceiling_profile) as server:
+                    check_grpc_status(server.addr, data, what=kind)
+                    time.sleep(args.settle)  # idle memory after start-up, not a readiness wait
+                    idle = harness.rss_kib(server.pid)
+                    r = h2load(server.addr, data, args.duration, args.warmup, 4, 1, rps=max(1, args.rate // 4))
+                    r.update(idle_kib=idle, peak_kib=harness.rss_kib(server.pid, "VmHWM"), ready_ms=server.ready_ms)
+                fixed[kind].append(r)
+                commands.setdefault("fixed", r["command"])
+                print(f"round {round_no + 1} fixed {args.rate}/s {kind:8} p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms  "
+                      f"idle {idle / 1024:.1f} MB  ready {server.ready_ms:.1f} ms  failed {r['failed']}", flush=True)
     finally:
-        sink.send_signal(signal.SIGTERM)
-        sink_out = sink.communicate(timeout=10)[0].strip()
+        sink.send_term()
+        sink_out = sink.communicate(timeout=15)[0]
+        harness.stop_all()
+        shutil.rmtree(workdir, ignore_errors=True)
 
-    med = {kind: {key: statistics.median(r[key] for r in rows) for key in rows[0]}
-           for kind, rows in results.items()}
-    report = render(med, args, commands, sink_out)
+    report = render(saturated, fixed, kinds, shapes, args, commands, harness.sink_spans(sink_out))
     print(report)
     if args.out:
         with open(args.out, "w") as f:
             f.write(report)
-    failed = sum(r["failed"] for rows in results.values() for r in rows)
+    failed = sum(r["failed"] for rows in [*saturated.values(), *fixed.values()] for r in rows)
     if failed:
         raise SystemExit(f"{failed} calls failed during the benchmark")
 
 
-def render(med, args, commands, sink_out):
-    bare, python = med["bare"], med.get("python")
+def ratio(rows, reference, field="rps"):
+    """Median over the rounds of each round's ratio, and its range."""
+    per_round = [a[field] / b[field] for a, b in zip(rows, reference) if b[field]]
+    return statistics.median(per_round), min(per_round), max(per_round)
+
+
+def render(saturated, fixed, kinds, shapes, args, commands, spans):
+    med = lambda rows, field: statistics.median(r[field] for r in rows)
     lines = [
         f"Machine: {platform.node()}, {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
         f"Linux {platform.release()}. Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC.",
-        f"Rounds: {args.rounds} (medians), {args.duration} s per load run; server on CPU {SERVER_CPU}, "
-        f"h2load on CPU {LOAD_CPU}. OTLP receiver: {sink_out}.",
-        "",
-        "| server | calls/s | × bare | × python | p50 ms | p99 ms | fixed-rate p50 ms | fixed-rate p99 ms | p99 × bare | idle MB | peak MB | ready ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"Rounds: {args.rounds} (medians; ratios are medians of the per-round ratios, range in brackets), "
+        f"{args.duration:g} s per load run after {args.warmup:g} s warm-up; server on CPU {SERVER_CPU}, "
+        f"h2load and the OTLP receiver on CPU {LOAD_CPU}. user-service: release profile; floor and bare: "
+        f"{args.ceiling_profile} profile. OTLP receiver got {spans if spans is not None else '?'} spans.",
     ]
-    for kind in med:
-        m = med[kind]
-        times_python = f"{m['rps'] / python['rps']:.1f}" if python else "–"
-        lines.append(
-            f"| {kind} | {m['rps']:.0f} | {m['rps'] / bare['rps']:.3f} | {times_python} | "
-            f"{m['p50']:.2f} | {m['p99']:.2f} | {m['fixed_p50']:.2f} | {m['fixed_p99']:.2f} | "
-            f"{m['fixed_p99'] / bare['fixed_p99']:.2f} | {m['idle_mb']:.1f} | {m['peak_mb']:.1f} | {m['ready_ms']:.1f} |")
+    python = "python" in kinds
+    for shape in shapes:
+        bare = saturated[(shape, "bare")]
+        lines += ["", f"{shape[0]} connections x {shape[1]} streams ({shape[0] * shape[1]} in flight), saturation:", "",
+                  "| server | calls/s | × bare | " + ("× python | " if python else "") + "p50 ms | p99 ms |",
+                  "|---|---|---|" + ("---|" if python else "") + "---|---|"]
+        for kind in kinds:
+            rows = saturated[(shape, kind)]
+            r, low, high = ratio(rows, bare)
+            times_python = f"{ratio(rows, saturated[(shape, 'python')])[0]:.1f} | " if python else ""
+            lines.append(f"| {kind} | {med(rows, 'rps'):.0f} | {r:.3f} ({low:.3f}–{high:.3f}) | {times_python}"
+                         f"{med(rows, 'p50'):.2f} | {med(rows, 'p99'):.2f} |")
+        if "full" in kinds and "floor" in kinds:
+            r, low, high = ratio(saturated[(shape, "full")], saturated[(shape, "floor")])
+            lines += ["", f"full ÷ floor: {r:.3f} ({low:.3f}–{high:.3f})."]
+        lines += ["", "Targets: " + targets(
+            {k: ratio(saturated[(shape, k)], saturated[(shape, ref)])[0]
+             for k, ref, _, _ in TARGETS if k in kinds and ref in kinds})]
+    bare = fixed["bare"]
+    lines += ["", f"Fixed rate {args.rate} calls/s (4 connections, one stream each), memory and start-up:", "",
+              "| server | p50 ms | p99 ms | p99 × bare | idle MB | peak MB (any shape) | ready ms |",
+              "|---|---|---|---|---|---|---|"]
+    for kind in kinds:
+        rows = fixed[kind]
+        peaks = [max([r["peak_kib"]] + [saturated[(s, kind)][i]["peak_kib"] for s in shapes])
+                 for i, r in enumerate(rows)]
+        lines.append(f"| {kind} | {med(rows, 'p50'):.2f} | {med(rows, 'p99'):.2f} | "
+                     f"{ratio(rows, bare, 'p99')[0]:.2f} | {med(rows, 'idle_kib') / 1024:.1f} | "
+                     f"{statistics.median(peaks) / 1024:.1f} | {med(rows, 'ready_ms'):.1f} |")
+    kind, bound = P99_TARGET
+    if kind in kinds:
+        p99 = ratio(fixed[kind], bare, "p99")[0]
+        lines += ["", f"Target: {kind} fixed-rate p99 ≤ {bound} × bare: {p99:.2f} ({'met' if p99 <= bound else 'missed'})."]
     lines += ["", "Commands:", "", "```", "bench/run.py " + " ".join(sys.argv[1:]),
-              commands.get("saturation", ""), commands.get("fixed", ""), "```", ""]
+              *[commands[s] for s in shapes if s in commands], commands.get("fixed", ""), "```", ""]
     return "\n".join(lines)
+
+
+def targets(ratios):
+    out = []
+    for kind, ref, _, bound in TARGETS:
+        if kind in ratios:
+            value = ratios[kind]
+            out.append(f"{kind} ≥ {bound} × {ref}: {value:.3f} {'met' if value >= bound else 'missed'}")
+    return "; ".join(out) + "." if out else "(none of the target pairs ran)."
 
 
 if __name__ == "__main__":

@@ -1,9 +1,13 @@
 //! Measures how long a server takes from exec to answering, for benchmarks.
 //! Starts `COMMAND...`, polls it every millisecond, prints
-//! `ready_us=<µs> pid=<pid>` once it answers, and leaves it running.
+//! `ready_us=<µs> pid=<pid>` once it answers, then stays its parent until it
+//! exits and exits with its code (1 if a signal ended it). Staying lets the
+//! harness give the server a parent-death signal (`setpriv --pdeathsig` in
+//! COMMAND): the server then dies with the probe, and the probe with the harness.
 //!
 //! usage: ready_probe ADDR health|list_user COMMAND [ARGS...]
 use std::{
+    io::Write,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -43,28 +47,40 @@ async fn answers(addr: &str, check: &str) -> bool {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [addr, check, command, rest @ ..] = args.as_slice() else {
         return Err("usage: ready_probe ADDR health|list_user COMMAND [ARGS...]".into());
     };
     let started = Instant::now();
-    let child = Command::new(command)
+    let mut child = Command::new(command)
         .args(rest)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
-    while !answers(addr, check).await {
-        if started.elapsed() > GIVE_UP {
-            return Err(format!("{command} did not answer within {GIVE_UP:?}").into());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let ready = runtime.block_on(async {
+        while !answers(addr, check).await {
+            if let Some(status) = child.try_wait()? {
+                return Err(format!("{command} exited ({status}) before answering").into());
+            }
+            if started.elapsed() > GIVE_UP {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{command} did not answer within {GIVE_UP:?}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    println!(
-        "ready_us={} pid={}",
-        started.elapsed().as_micros(),
-        child.id()
-    );
-    Ok(())
+        Ok::<_, Box<dyn std::error::Error>>(started.elapsed())
+    });
+    // Dropping the runtime closes the probe's connections, so the server's
+    // shutdown does not wait for them to drain.
+    drop(runtime);
+    let ready = ready?;
+    println!("ready_us={} pid={}", ready.as_micros(), child.id());
+    std::io::stdout().flush()?;
+    let status = child.wait()?;
+    std::process::exit(status.code().unwrap_or(1));
 }

@@ -1,8 +1,9 @@
 """A throwaway PostgreSQL server for the scenarios, from the distribution's
 server binaries (Debian: the postgresql package): initdb into a temporary
 directory, postgres on a free port on 127.0.0.1, run as nobody when
-the harness runs as root, and SIGKILLed by the kernel if the harness dies
-(setpriv --pdeathsig, set after the user switch so it survives it).
+the harness runs as root, started through the shared harness (bench/harness.py:
+SIGKILLed by the kernel if the harness dies, the parent-death signal set after
+the user switch so it survives it; killed with its backends at exit).
 
 The scenarios stop it (fast shutdown: clients are disconnected, what was
 committed stays) and start it again on the same port to play an outage.
@@ -13,12 +14,11 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 
 import procs
+from procs import harness
 
 _servers = []
 
@@ -34,14 +34,9 @@ def binaries():
     return None
 
 
-def _as_server_user():
-    """setpriv arguments: nobody when root (PostgreSQL refuses root), and the
-    parent-death signal in the same call."""
-    args = ["setpriv"]
-    if os.geteuid() == 0:
-        nobody = pwd.getpwnam("nobody")
-        args += [f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups"]
-    return args + ["--pdeathsig", "KILL", "--"]
+def _server_user():
+    """nobody when root (PostgreSQL refuses root), else None (this user)."""
+    return "nobody" if os.geteuid() == 0 else None
 
 
 class PgServer:
@@ -62,9 +57,8 @@ class PgServer:
         self.data = os.path.join(self.dir, "data")
         self.port = procs.free_port()
         self.log_path = os.path.join(self.dir, "postgres.log")
-        subprocess.run(_as_server_user() + [os.path.join(self.bin, "initdb"), "-U", "postgres",
-                                            "--auth=trust", "-E", "UTF8", "--no-sync", "-D", self.data],
-                       cwd=self.dir, check=True, capture_output=True, timeout=120)
+        harness.run([os.path.join(self.bin, "initdb"), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                     "--no-sync", "-D", self.data], timeout=120, cwd=self.dir, user=_server_user())
         self.popen = None
         _servers.append(self)
         self.start()
@@ -74,30 +68,24 @@ class PgServer:
 
     def start(self, timeout=30):
         """Starts it (again) on its port and waits until it accepts connections."""
-        log = open(self.log_path, "ab")
-        pin = ["taskset", "-c", self.cpus] if self.cpus else []
-        self.popen = subprocess.Popen(
-            pin + _as_server_user() + [os.path.join(self.bin, "postgres"), "-D", self.data, "-p", str(self.port),
-                                 "-k", self.dir, "-c", "listen_addresses=127.0.0.1",
-                                 "-c", "max_connections=200", "-c", "shared_buffers=64MB"],
-            cwd=self.dir, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"postgres exited: {self.log_tail()}")
-            if self._ready():
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"postgres not ready within {timeout} s: {self.log_tail()}")
+        with open(self.log_path, "ab") as log:
+            self.child = harness.spawn(
+                [os.path.join(self.bin, "postgres"), "-D", self.data, "-p", str(self.port),
+                 "-k", self.dir, "-c", "listen_addresses=127.0.0.1",
+                 "-c", "max_connections=200", "-c", "shared_buffers=64MB"],
+                name="postgres", cwd=self.dir, stdout=log, stderr=log, cpus=self.cpus, user=_server_user())
+        self.popen = self.child.popen
+        try:
+            harness.wait_until(self._ready, timeout, "postgres accepting connections", self.child, every=0.05)
+        except harness.HarnessError as error:
+            raise RuntimeError(f"{error}: {self.log_tail()}")
 
     def _ready(self):
         try:
             with open(os.path.join(self.data, "postmaster.pid")) as pid_file:
                 if "ready" not in pid_file.read().split():
                     return False
-            socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-            return True
+            return harness.port_open(self.port)
         except OSError:
             return False
 
@@ -106,14 +94,15 @@ class PgServer:
         if self.popen and self.popen.poll() is None:
             self.popen.send_signal(signal.SIGINT)
             self.popen.wait(timeout=timeout)
+            self.child.kill()  # its group: no backend outlives it
 
     def psql(self, sql, database="postgres"):
         """Runs `sql` with psql (from the same installation) and returns its output."""
         psql = os.path.join(self.bin, "psql")
         if not os.access(psql, os.X_OK):
             psql = shutil.which("psql")
-        done = subprocess.run([psql, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", self.url(database),
-                               "-c", sql], capture_output=True, text=True, timeout=60)
+        done = harness.run([psql, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", self.url(database),
+                            "-c", sql], timeout=60, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"psql failed on {sql[:80]!r}: {done.stderr.strip()}")
         return done.stdout
@@ -151,7 +140,9 @@ class PgServer:
             try:
                 self.popen.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.popen.kill()
+                pass
+        if self.popen:
+            self.child.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -1,18 +1,16 @@
 """Processes under test: the release user-service and the otlp_sink collector.
 
 Every scenario starts real processes on 127.0.0.1 and must leave none behind,
-whatever happens: each process is recorded in a registry that `stop_all()`
-empties (scenarios call it in `finally`, and it is registered with atexit), and
-each child also gets SIGKILL from the kernel if this Python process dies first
-(PR_SET_PDEATHSIG through setpriv), so an interrupted CI job does not leak
-servers that keep ports busy.
+whatever happens. Starting, ports, memory readings, readiness waits and the
+cleanup come from the shared harness module (bench/harness.py): each child
+gets SIGKILL from the kernel if this Python process dies first (parent-death
+signal), leads its own process group, and is recorded in a registry emptied
+at exit, after an exception, on Ctrl-C and on SIGTERM; scenarios also call
+`stop_all()` in `finally`. Processes are only started from the main thread.
 """
 import atexit
 import os
-import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,116 +19,40 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RELEASE = os.path.join(ROOT, "target", "release")
-SERVICE_BIN = os.environ.get("USER_SERVICE_BIN", os.path.join(RELEASE, "user-service"))
-SINK_BIN = os.environ.get("OTLP_SINK_BIN", os.path.join(RELEASE, "examples", "otlp_sink"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import harness  # noqa: E402
+from harness import free_port, rss_kib, stop_all  # noqa: E402,F401  (the scenarios use them from here)
+
+RELEASE = harness.RELEASE
+SERVICE_BIN = os.environ.get("USER_SERVICE_BIN", harness.binary("user-service"))
+SINK_BIN = os.environ.get("OTLP_SINK_BIN", harness.binary("otlp_sink"))
 OUT_DIR = os.path.join(ROOT, "target", "reliability")
 LOG_DIR = os.path.join(OUT_DIR, "logs")
 
-_running = []
 _started = 0
 
 
-def free_port():
-    """A port nothing listens on right now (the kernel's choice, so parallel runs do not collide)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _die_with_parent(cmd):
-    """`cmd` wrapped so the kernel SIGKILLs it when this process dies
-    (PR_SET_PDEATHSIG via util-linux setpriv, which then execs `cmd`: same pid).
-
-    Not a preexec_fn: forking a process that runs grpcio's threads and then
-    running Python in the child trips grpcio's fork handlers (the child
-    aborts). The signal follows the *thread* that started the child, so
-    processes are only ever started from the main thread."""
-    setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "KILL", "--"] + cmd if setpriv else cmd
-
-
-def rss_kib(pid, field="VmRSS"):
-    """Resident memory of a live process in KiB, from /proc (VmRSS now, VmHWM peak)."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no {field} for pid {pid}")
-
-
-class Proc:
+class Proc(harness.Child):
     """One child process with its output in a log file under target/reliability/logs."""
 
     def __init__(self, name, cmd, env):
         global _started
         _started += 1
         os.makedirs(LOG_DIR, exist_ok=True)
-        self.name = name
         self.log_path = os.path.join(LOG_DIR, f"{os.getpid()}-{_started:02d}-{name}.log")
         self._log = open(self.log_path, "wb")
-        self.popen = subprocess.Popen(_die_with_parent(cmd), env=env, stdout=self._log,
-                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self.pid = self.popen.pid
-        _running.append(self)
-
-    def alive(self):
-        return self.popen.poll() is None
+        super().__init__(cmd, name=name, env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def rss_kib(self, field="VmRSS"):
         return rss_kib(self.pid, field)
-
-    def send_term(self):
-        """One SIGTERM only: a second one means "exit at once" to the service."""
-        if self.alive() and not getattr(self, "_term_sent", False):
-            self._term_sent = True
-            self.popen.send_signal(signal.SIGTERM)
-
-    def terminate(self, timeout=30):
-        """SIGTERM, then wait for the exit code (SIGKILL after `timeout` s: returns None)."""
-        self.send_term()
-        try:
-            code = self.popen.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            code = None
-        self._forget()
-        return code
-
-    def kill(self):
-        if self.alive():
-            self.popen.kill()
-        try:
-            self.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        self._forget()
 
     def output(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
     def _forget(self):
-        if self in _running:
-            _running.remove(self)
+        super()._forget()
         self._log.close()
-
-
-def stop_all():
-    """Kill whatever is still running (scenarios call this in `finally`)."""
-    for proc in list(_running):
-        proc.kill()
-
-
-atexit.register(stop_all)
-
-
-def _exit_on_sigterm(signum, _frame):
-    raise SystemExit(128 + signum)
-
-
-# A SIGTERM to the harness (CI timeout) unwinds through every `finally`.
-signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
 
 _stubs = None
@@ -198,20 +120,18 @@ class Service(Proc):
         """Block until Health/Check says SERVING; fail early if the process exits."""
         import grpc
         _, _, health_pb2, health_pb2_grpc = stubs()
-        deadline = time.monotonic() + timeout
+        def serving():
+            try:
+                answer = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=1)
+                return answer.status == health_pb2.HealthCheckResponse.SERVING
+            except grpc.RpcError:
+                return False
         with grpc.insecure_channel(self.addr) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
-            while time.monotonic() < deadline:
-                if not self.alive():
-                    raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.output()[-2000:]}")
-                try:
-                    answer = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=1)
-                    if answer.status == health_pb2.HealthCheckResponse.SERVING:
-                        return
-                except grpc.RpcError:
-                    pass
-                time.sleep(0.05)
-        raise RuntimeError(f"{self.name} not SERVING within {timeout} s")
+            try:
+                harness.wait_until(serving, timeout, f"{service} SERVING", self, every=0.05)
+            except harness.HarnessError as error:
+                raise RuntimeError(f"{self.name}: {error}:\n{self.output()[-2000:]}")
 
     def metrics(self):
         with urllib.request.urlopen(f"http://{self.admin_addr}/metrics", timeout=2) as answer:
@@ -234,22 +154,15 @@ class Sink(Proc):
         self.addr = f"127.0.0.1:{self.port}"
         env = dict(os.environ, OTLP_SINK_DELAY_MS=str(delay_ms))
         super().__init__(name, [SINK_BIN, self.addr], env)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise RuntimeError(f"{name} exited: {self.output()[-2000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"{name} does not listen on {self.addr}")
+        try:
+            harness.wait_port(self.port, 10, self)
+        except harness.HarnessError as error:
+            raise RuntimeError(f"{error}: {self.output()[-2000:]}")
 
-    def stop(self):
+    def stop(self, timeout=15):
         """SIGTERM; returns the number of spans it received (it prints it on exit)."""
-        self.terminate(timeout=15)
-        found = re.findall(r"spans_received (\d+)", self.output())
-        return int(found[-1]) if found else None
+        super().stop(timeout=timeout)
+        return harness.sink_spans(self.output())
 
 
 class RssSampler:
