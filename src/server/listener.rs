@@ -11,7 +11,7 @@ use std::{
 };
 
 use futures::{FutureExt, Stream, future::Fuse};
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use tokio::{
     net::{TcpListener, TcpStream},
     time::{Sleep, sleep_until},
@@ -31,6 +31,19 @@ pub(super) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
         }
     }
     bind_socket(addr, false)
+}
+
+/// Whether `listener` also takes IPv4 clients: an IPv6 wildcard socket
+/// without `IPV6_V6ONLY`, which is what [`bind`] makes of `0.0.0.0`. Read
+/// from the socket rather than inferred from the address, because a `[::]`
+/// asked for directly follows the host's `net.ipv6.bindv6only` default.
+pub(super) fn is_dual_stack(listener: &TcpListener) -> bool {
+    match listener.local_addr() {
+        Ok(addr) if addr.ip() == Ipv6Addr::UNSPECIFIED => {
+            SockRef::from(listener).only_v6().is_ok_and(|only| !only)
+        }
+        _ => false,
+    }
 }
 
 fn bind_socket(addr: SocketAddr, dual_stack: bool) -> io::Result<TcpListener> {
@@ -180,6 +193,16 @@ mod tests {
         let (accepted, connected) = tokio::join!(listener.accept(), client);
         accepted.expect("accept");
         connected.expect("connect");
+    }
+
+    #[tokio::test]
+    async fn only_a_wildcard_bound_as_ipv6_counts_as_dual_stack() {
+        let loopback = bind("127.0.0.1:0".parse().expect("valid address")).expect("bind");
+        assert!(!is_dual_stack(&loopback));
+        let wildcard = bind("0.0.0.0:0".parse().expect("valid address")).expect("bind");
+        let ipv6 = wildcard.local_addr().expect("local addr").is_ipv6();
+        // Without IPv6 on the host the wildcard stays an IPv4 socket.
+        assert_eq!(is_dual_stack(&wildcard), ipv6);
     }
 
     #[tokio::test]

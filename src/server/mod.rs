@@ -156,6 +156,10 @@ impl Application {
     /// NOT_SERVING (for good), calls are still served for the grace period,
     /// accepting stops, and in-flight calls get the drain timeout to finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        // Read before the listeners move into their servers.
+        let dual_stack = listener::is_dual_stack(&self.listener);
+        let admin_addr = self.admin_addr();
+        let admin_dual_stack = self.admin.as_ref().map(listener::is_dual_stack);
         let (stop_accepting, stop_accepting_rx) = oneshot::channel::<()>();
         // Accepting ends on `stop_accepting`, with the accept queue served,
         // not reset (see `listener::Incoming`). When that stream ends,
@@ -222,9 +226,15 @@ impl Application {
             };
 
         self.health.set(ServingStatus::Serving).await;
+        // `addr` alone reads `[::]:50051` for the default `0.0.0.0:50051`,
+        // which looks IPv6-only; `dual_stack` says IPv4 clients reach it too.
+        // The admin fields are absent when the admin server is off.
         tracing::info!(
             version = env!("CARGO_PKG_VERSION"),
             addr = %self.local_addr,
+            dual_stack,
+            admin_addr = admin_addr.map(tracing::field::display),
+            admin_dual_stack,
             "server.started"
         );
 

@@ -20,5 +20,6 @@ mod process;
 mod raw;
 mod reflection;
 mod shutdown;
+mod startup_line;
 mod table;
 mod tls;

@@ -17,6 +17,8 @@ pub(crate) const WAIT_BOUND: Duration = Duration::from_secs(15);
 pub(crate) struct Running {
     pub(crate) child: Child,
     pub(crate) addr: SocketAddr,
+    /// The `server.started` line.
+    pub(crate) started: serde_json::Value,
     pub(crate) logs: mpsc::UnboundedReceiver<serde_json::Value>,
 }
 
@@ -50,7 +52,12 @@ pub(crate) fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
 
 /// Starts the binary on an ephemeral loopback port and waits for its start-up line.
 pub(crate) async fn start(env: &[(&str, &str)]) -> Running {
-    let mut child = command(&["--addr", "127.0.0.1:0", "--log-format", "json"], env)
+    start_on("127.0.0.1:0", env).await
+}
+
+/// Starts the binary listening on `addr` and waits for its start-up line.
+pub(crate) async fn start_on(addr: &str, env: &[(&str, &str)]) -> Running {
+    let mut child = command(&["--addr", addr, "--log-format", "json"], env)
         .stdout(Stdio::piped())
         .spawn()
         .expect("the binary starts");
@@ -71,7 +78,12 @@ pub(crate) async fn start(env: &[(&str, &str)]) -> Running {
         .expect("addr field")
         .parse()
         .expect("an address");
-    Running { child, addr, logs }
+    Running {
+        child,
+        addr,
+        started,
+        logs,
+    }
 }
 
 /// The next log line whose message starts with `message`.
