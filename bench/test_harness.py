@@ -39,10 +39,10 @@ DRIVER_BOUND = 60  # seconds the driver waits for its signal before giving up by
 def driver():
     # Python's own Ctrl-C handling even when started from a shell that ignores SIGINT.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    sys.path.insert(0, os.path.join(harness.ROOT, "reliability"))
+    import run  # bench/run.py, before reliability/ (which has a run.py too) is on the path
+    sys.path.append(os.path.join(harness.ROOT, "reliability"))
     import pgserver
     import procs
-    import run
 
     sink = harness.start_sink()
     bare = run.start("bare", sink.addr, "release")

@@ -19,7 +19,8 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "bench"))
+# Appended, not prepended: bench/ has modules named like this directory's own (postgres, run).
+sys.path.append(os.path.join(ROOT, "bench"))
 import harness  # noqa: E402
 from harness import free_port, rss_kib, stop_all  # noqa: E402,F401  (the scenarios use them from here)
 
