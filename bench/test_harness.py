@@ -13,7 +13,7 @@ waits; the test sends it the signal and then asserts, within a few seconds,
 that no process carrying the run's marker in its environment is left (every
 child and grandchild inherits it) and that none of the ports still listens.
 
-usage: bench/test_harness.py        (about 15 s; needs the release build of
+usage: bench/test_harness.py        (about 10 s; needs the release build of
 user-service and the otlp_sink, bare_tonic_server and ready_probe examples,
 h2load, and grpcio from bench/requirements.txt)
 """
