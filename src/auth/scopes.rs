@@ -68,7 +68,7 @@ impl Scopes {
     }
 }
 
-/// The scope each API method needs: the table the README repeats.
+/// The scope each API method needs: the table docs/auth.md repeats.
 pub const METHOD_SCOPES: [(&str, Scope); 7] = [
     ("user.Users/ListUser", Scope::Read),
     ("user.v1.UserService/GetUser", Scope::Read),
