@@ -39,12 +39,20 @@ use super::{
 };
 use crate::{
     methods::{Method, RpcPath, code_name},
-    telemetry::{self, CallRpc, CallTracing, RpcMetrics},
+    telemetry::{self, CallRpc, CallTracing, EnteredCall, RpcMetrics, enter_call},
 };
 
 /// Wraps services in [`Observe`].
 #[derive(Debug, Clone)]
 pub struct ObserveLayer {
+    /// Shared: the server clones its service for every call, and a sampler
+    /// is a tree of boxes.
+    shared: Arc<Observing>,
+}
+
+/// What every call is observed with.
+#[derive(Debug)]
+struct Observing {
     /// Present when the process traces (exported, or ids only).
     tracing: Option<CallTracing>,
     trace_infrastructure: bool,
@@ -57,17 +65,19 @@ impl ObserveLayer {
     /// records into `metrics` when given (`None` when nothing would read them).
     pub fn new(trace_infrastructure: bool, metrics: Option<RpcMetrics>) -> Self {
         Self {
-            tracing: telemetry::call_tracing(),
-            trace_infrastructure,
-            metrics,
+            shared: Arc::new(Observing {
+                tracing: telemetry::call_tracing(),
+                trace_infrastructure,
+                metrics,
+            }),
         }
     }
 
     /// False when no call could be traced, counted or logged at debug level:
     /// the server then leaves this layer out altogether.
     pub fn is_active(&self) -> bool {
-        self.tracing.is_some()
-            || self.metrics.is_some()
+        self.shared.tracing.is_some()
+            || self.shared.metrics.is_some()
             || tracing::level_filters::LevelFilter::current()
                 >= tracing::level_filters::LevelFilter::DEBUG
     }
@@ -79,7 +89,7 @@ impl<S> Layer<S> for ObserveLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Observe {
             inner,
-            layer: self.clone(),
+            observing: Arc::clone(&self.shared),
         }
     }
 }
@@ -89,7 +99,7 @@ impl<S> Layer<S> for ObserveLayer {
 #[derive(Debug, Clone)]
 pub struct Observe<S> {
     inner: S,
-    layer: ObserveLayer,
+    observing: Arc<Observing>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Observe<S>
@@ -107,33 +117,36 @@ where
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let rpc = RpcPath::parse(request.uri().path());
         let method = rpc.known();
-        let layer = &self.layer;
+        let layer = &*self.observing;
         if let Some(metrics) = &layer.metrics {
             metrics.started(method);
         }
+        let call_rpc = call_rpc(rpc, method);
         let context = match &layer.tracing {
             Some(tracing) if layer.trace_infrastructure || !rpc.is_infrastructure() => {
-                Some(call_context(tracing, &request, rpc, method))
+                Some(call_context(tracing, &request, &call_rpc))
             }
             _ => None,
         };
         let log_call = tracing::enabled!(tracing::Level::DEBUG);
-        let call = (context.is_some() || layer.metrics.is_some() || log_call).then(|| CallEnd {
+        let call = CallEnd {
             // Only the debug line needs it: no copy per call otherwise.
             path: log_call.then(|| request.uri().path().to_owned()),
             context,
+            rpc: call_rpc,
             metrics: layer.metrics.clone(),
             method,
             broken_off: BrokenOff::default(),
             started: Instant::now(),
-        });
-        let broken_off = call.as_ref().map(|call| call.broken_off.clone());
-        let request = request.map(|body| WatchedRequest::new(body, broken_off));
+        };
+        let request = request.map(|body| WatchedRequest::new(body, Some(call.broken_off.clone())));
         // A panic while the handler builds its future is logged inside the call.
-        let _active = call.as_ref().and_then(CallEnd::attach);
+        let _active = call.attach();
+        let inner = self.inner.call(request);
+        drop(_active);
         ObserveFuture {
-            inner: self.inner.call(request),
-            call,
+            inner,
+            call: Some(call),
         }
     }
 }
@@ -166,7 +179,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let active = this.call.as_ref().and_then(CallEnd::attach);
+        let active = this.call.as_ref().map(CallEnd::attach);
         let result = ready!(this.inner.poll(cx));
         drop(active);
         let call = this.call.take();
@@ -202,25 +215,26 @@ fn is_server_error(code: Code) -> bool {
 }
 
 /// The call's context: the caller's (when it sent `traceparent` or
-/// `baggage`) with the call's span and method in it.
-fn call_context<B>(
-    tracing: &CallTracing,
-    request: &http::Request<B>,
-    rpc: RpcPath<'_>,
-    method: &'static Method,
-) -> Context {
-    // Most calls carry no context: skip the propagators for them.
+/// `baggage`) with the call's span in it.
+fn call_context<B>(tracing: &CallTracing, request: &http::Request<B>, call: &CallRpc) -> Context {
     let headers = request.headers();
-    let parent = if headers.contains_key(TRACEPARENT) || headers.contains_key(BAGGAGE) {
+    let parent = if carries_context(headers) {
         global::get_text_map_propagator(|propagator| propagator.extract(&HeaderExtractor(headers)))
     } else {
         Context::new()
     };
-    let call = call_rpc(rpc, method);
-    let context = tracing.start_server_span(call.name.clone(), &parent, || {
-        span_attributes(&call, request.extensions())
-    });
-    context.with_value(call)
+    tracing.start_server_span(call.name.clone(), &parent, || {
+        span_attributes(call, request.extensions())
+    })
+}
+
+/// Whether the caller sent a trace context or baggage. Most calls carry
+/// neither, so the propagators are skipped for them; one pass over a
+/// request's few headers is cheaper than hashing both names.
+fn carries_context(headers: &http::HeaderMap) -> bool {
+    headers
+        .keys()
+        .any(|name| name == TRACEPARENT || name == BAGGAGE)
 }
 
 /// otelgrpc's attributes of a SERVER span.
@@ -306,6 +320,8 @@ fn call_rpc(rpc: RpcPath<'_>, method: &'static Method) -> CallRpc {
 pub struct CallEnd {
     /// The call's context, holding its span, when the call is traced.
     context: Option<Context>,
+    /// What log lines written during the call name it.
+    rpc: CallRpc,
     metrics: Option<RpcMetrics>,
     method: &'static Method,
     /// Set when the debug line `rpc.call` is wanted.
@@ -315,10 +331,20 @@ pub struct CallEnd {
     started: Instant,
 }
 
+/// The call made current on this thread: its OpenTelemetry context (when
+/// traced) and its name for log lines, until dropped.
+struct Attached {
+    _context: Option<opentelemetry::ContextGuard>,
+    _call: EnteredCall,
+}
+
 impl CallEnd {
-    /// Makes the call's context current until the guard drops.
-    fn attach(&self) -> Option<opentelemetry::ContextGuard> {
-        self.context.clone().map(Context::attach)
+    /// Makes the call current until the guard drops.
+    fn attach(&self) -> Attached {
+        Attached {
+            _context: self.context.clone().map(Context::attach),
+            _call: enter_call(&self.rpc),
+        }
     }
 }
 

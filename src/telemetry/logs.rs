@@ -1,5 +1,5 @@
 //! Logging set-up: one `tracing` subscriber for the whole process.
-use std::{borrow::Cow, io::IsTerminal};
+use std::{borrow::Cow, cell::RefCell, io::IsTerminal};
 
 use opentelemetry::trace::TraceContextExt;
 use tracing_subscriber::{
@@ -14,9 +14,10 @@ const QUIET_OTEL_INTERNALS: &str = "opentelemetry=off,opentelemetry_sdk=off,open
 /// A layer ready to stack on the registry.
 pub(crate) type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
-/// The served call an OpenTelemetry context belongs to: layers::observe
-/// keeps it in the call's context, so log lines name the call without a
-/// `tracing` span per call.
+/// The call being served: layers::observe makes it current on the thread
+/// that polls the call, so log lines name the call without a `tracing` span
+/// per call. A thread-local, not a value in the call's OpenTelemetry
+/// context: adding a value to a context allocates a map per call.
 #[derive(Debug, Clone)]
 pub(crate) struct CallRpc {
     /// `service/method`, the span's name.
@@ -81,9 +82,28 @@ pub(crate) fn current_ids() -> Option<(String, String)> {
         .then(|| (ids.trace_id().to_string(), ids.span_id().to_string()))
 }
 
-/// The call being served, from the active OpenTelemetry context.
+thread_local! {
+    static CURRENT_CALL: RefCell<Option<CallRpc>> = const { RefCell::new(None) };
+}
+
+/// The call being polled on this thread, if any.
 fn current_rpc() -> Option<CallRpc> {
-    opentelemetry::Context::current().get::<CallRpc>().cloned()
+    CURRENT_CALL.with_borrow(Clone::clone)
+}
+
+/// Restores the previous call when dropped.
+#[derive(Debug)]
+pub(crate) struct EnteredCall(Option<CallRpc>);
+
+/// Makes `call` current on this thread until the guard drops.
+pub(crate) fn enter_call(call: &CallRpc) -> EnteredCall {
+    EnteredCall(CURRENT_CALL.replace(Some(call.clone())))
+}
+
+impl Drop for EnteredCall {
+    fn drop(&mut self) {
+        CURRENT_CALL.set(self.0.take());
+    }
 }
 
 /// Routes panic messages through `tracing`, so they are JSON lines like every
@@ -116,18 +136,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn call_fields_come_from_the_current_context() {
+    fn call_fields_come_from_the_call_entered_on_this_thread() {
         assert!(current_rpc().is_none());
-        let call = CallRpc {
+        let call = |method: &'static str| CallRpc {
             name: Cow::Borrowed("user.Users/ListUser"),
             service: Cow::Borrowed("user.Users"),
-            method: Cow::Borrowed("ListUser"),
+            method: Cow::Borrowed(method),
         };
-        let _active = opentelemetry::Context::new().with_value(call).attach();
-        let current = current_rpc().expect("the call");
-        assert_eq!(
-            (&*current.service, &*current.method),
-            ("user.Users", "ListUser")
-        );
+        {
+            let _outer = enter_call(&call("ListUser"));
+            {
+                let _inner = enter_call(&call("Other"));
+                assert_eq!(current_rpc().map(|c| c.method), Some("Other".into()));
+            }
+            let current = current_rpc().expect("the call");
+            assert_eq!(
+                (&*current.service, &*current.method),
+                ("user.Users", "ListUser")
+            );
+            let elsewhere = std::thread::spawn(|| current_rpc().is_none());
+            assert!(elsewhere.join().expect("joined"), "other threads see none");
+        }
+        assert!(current_rpc().is_none());
     }
 }

@@ -1,9 +1,15 @@
 //! Call metrics under the names existing gRPC dashboards use: Prometheus
 //! `grpc_server_*` (go-grpc-prometheus) and OpenTelemetry `rpc.server.duration`
 //! (otelgrpc), plus the process's own resource use.
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
-use opentelemetry::{KeyValue, global, metrics::Histogram as OtelHistogram};
+use opentelemetry::{
+    KeyValue, global,
+    metrics::{BoundHistogram, Histogram as OtelHistogram},
+};
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
     TextEncoder, process_collector::ProcessCollector,
@@ -30,7 +36,7 @@ struct Instruments {
     /// not per call.
     methods: Vec<MethodInstruments>,
     /// Only when metrics are pushed over OTLP: otherwise every call would
-    /// build attributes for a histogram nothing reads.
+    /// record into a histogram nothing reads.
     duration_ms: Option<OtelHistogram<f64>>,
 }
 
@@ -40,6 +46,12 @@ struct MethodInstruments {
     handling: Histogram,
     /// Indexed by the numeric gRPC code.
     handled: Vec<IntCounter>,
+    /// `rpc.server.duration` bound to this method and a code (indexed by the
+    /// numeric code), bound on the first call that ends with that code: a
+    /// call then records with a lock and a few adds, not by sorting, hashing
+    /// and looking up its attribute set. Unused codes are never bound, so
+    /// they export no empty series.
+    duration_ms_by_code: [OnceLock<BoundHistogram<f64>>; ALL_CODES.len()],
 }
 
 impl RpcMetrics {
@@ -97,6 +109,7 @@ impl RpcMetrics {
                     started: started.get_metric_with_label_values(&call)?,
                     handling: handling.get_metric_with_label_values(&call)?,
                     handled: handled_counters,
+                    duration_ms_by_code: Default::default(),
                 })
             })
             .collect::<prometheus::Result<Vec<_>>>()?;
@@ -130,15 +143,18 @@ impl RpcMetrics {
         let Some(duration_ms) = &self.inner.duration_ms else {
             return;
         };
-        duration_ms.record(
-            elapsed.as_secs_f64() * 1000.0,
-            &[
+        let Some(slot) = instruments.duration_ms_by_code.get(code as usize) else {
+            return;
+        };
+        slot.get_or_init(|| {
+            duration_ms.bind(&[
                 KeyValue::new("rpc.system", "grpc"),
                 KeyValue::new("rpc.service", method.service),
                 KeyValue::new("rpc.method", method.method),
                 KeyValue::new("rpc.grpc.status_code", i64::from(code as i32)),
-            ],
-        );
+            ])
+        })
+        .record(elapsed.as_secs_f64() * 1000.0);
     }
 
     /// Everything in the Prometheus text exposition format.

@@ -9,7 +9,7 @@ use std::{
 use opentelemetry_proto::tonic::{
     collector::{metrics::v1::ExportMetricsServiceRequest, trace::v1::ExportTraceServiceRequest},
     common::v1::{KeyValue, any_value::Value},
-    metrics::v1::ResourceMetrics,
+    metrics::v1::{HistogramDataPoint, ResourceMetrics, metric::Data},
     trace::v1::Span,
 };
 use tokio::sync::watch;
@@ -142,6 +142,23 @@ impl Received {
             .flat_map(|rm| rm.scope_metrics.iter())
             .flat_map(|sm| sm.metrics.iter().map(|m| m.name.clone()))
             .collect()
+    }
+
+    /// The data points of histogram `name` in the latest export that has it
+    /// (cumulative, so the latest holds every call so far).
+    pub(crate) fn latest_histogram(&self, name: &str) -> Vec<HistogramDataPoint> {
+        let metrics = self.metrics.lock().expect("not poisoned");
+        metrics
+            .iter()
+            .rev()
+            .flat_map(|rm| rm.scope_metrics.iter())
+            .flat_map(|sm| sm.metrics.iter())
+            .find(|metric| metric.name == name)
+            .and_then(|metric| match &metric.data {
+                Some(Data::Histogram(histogram)) => Some(histogram.data_points.clone()),
+                _ => None,
+            })
+            .unwrap_or_default()
     }
 
     /// Waits until `condition` holds, re-checking on every export; false

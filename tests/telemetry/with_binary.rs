@@ -4,7 +4,7 @@
 use crate::{
     Caller, list_user,
     process::{WAIT_BOUND, exit_code, resident_kib, send_signal, start, wait_for_log},
-    receiver::{self, string_attribute},
+    receiver::{self, int_attribute, string_attribute},
     users_client,
 };
 
@@ -154,4 +154,62 @@ async fn a_collector_that_is_down_costs_no_call() {
 async fn a_collector_answering_errors_costs_no_call() {
     let (collector, _received) = receiver::start_grpc(Some(tonic::Code::Unavailable)).await;
     calls_are_unaffected_by_a_broken_collector(&format!("http://{collector}")).await;
+}
+
+#[tokio::test]
+async fn rpc_server_duration_counts_every_call_by_method_and_code() {
+    let (collector, received) = receiver::start_grpc(None).await;
+    let endpoint = format!("http://{collector}");
+    let mut running = start(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "300"),
+    ])
+    .await;
+    let mut client = users_client(&running).await;
+    for id in [1, 2, 3] {
+        client
+            .list_user(list_user(id, "ok"))
+            .await
+            .expect("answered");
+    }
+    for _ in 0..2 {
+        let refused = client.list_user(list_user(0, "zero")).await;
+        assert_eq!(
+            refused.map(|_| ()).map_err(|s| s.code()),
+            Err(tonic::Code::NotFound)
+        );
+    }
+
+    // Each (method, code) the calls ended with is one series counting its
+    // calls, with otelgrpc's attributes; codes no call ended with export
+    // nothing. (The start-up health probe has series of its own.)
+    let counts = || {
+        let mut counts: Vec<(String, String, String, i64, u64)> = received
+            .latest_histogram("rpc.server.duration")
+            .iter()
+            .map(|point| {
+                (
+                    string_attribute(&point.attributes, "rpc.system").unwrap_or_default(),
+                    string_attribute(&point.attributes, "rpc.service").unwrap_or_default(),
+                    string_attribute(&point.attributes, "rpc.method").unwrap_or_default(),
+                    int_attribute(&point.attributes, "rpc.grpc.status_code").unwrap_or(-1),
+                    point.count,
+                )
+            })
+            .filter(|(_, service, ..)| service == "user.Users")
+            .collect();
+        counts.sort();
+        counts
+    };
+    let expected = vec![
+        ("grpc".into(), "user.Users".into(), "ListUser".into(), 0, 3),
+        ("grpc".into(), "user.Users".into(), "ListUser".into(), 5, 2),
+    ];
+    let arrived = received
+        .wait_until(WAIT_BOUND, || counts() == expected)
+        .await;
+    assert!(arrived, "rpc.server.duration: {:?}", counts());
+
+    send_signal(&running.child, "TERM");
+    assert_eq!(exit_code(&mut running.child, WAIT_BOUND).await, Some(0));
 }
