@@ -23,7 +23,7 @@ call over the same runs: figures that hold on a busy machine.
 usage: bench/postgres.py [--rounds 2] [--duration 5] [--users 10000]
                          [--connections 8] [--pool N] [--load-cpu 0]
                          [--quick] [--no-build] [--service BINARY] [--out FILE]
-       bench/postgres.py --instructions 1000 5000 [--service BINARY]
+       bench/postgres.py --instructions 1000 5000 [--service BINARY] [--keep DIR]
 needs: PostgreSQL's server binaries and pgbench (Debian: postgresql,
 postgresql-contrib), taskset, 2+ CPUs; valgrind and h2load for
 --instructions.
@@ -150,7 +150,7 @@ def instructions(database, args, workdir):
         port, admin = free_port(), f"127.0.0.1:{free_port()}"
         addr = f"127.0.0.1:{port}"
         env = service_env(database, args, admin)
-        out = os.path.join(workdir, f"get.{calls}.callgrind")
+        out = os.path.join(args.keep or workdir, f"get.{calls}.callgrind")
         cpu = {}
 
         def load():
@@ -195,6 +195,8 @@ def main():
     parser.add_argument("--service", help="the user-service binary (default: target/release's); implies --no-build")
     parser.add_argument("--instructions", type=int, nargs=2, metavar=("N_SMALL", "N_LARGE"),
                         help="measure instructions per GetUser instead (callgrind)")
+    parser.add_argument("--keep", metavar="DIR", help="with --instructions: keep the callgrind files here "
+                        "(for callgrind_annotate; build with --profile profiling for symbols)")
     args = parser.parse_args()
     directory.LOAD_CPU = args.load_cpu
     if args.service:
