@@ -227,7 +227,9 @@ def main():
                     r = pgbench(database, op, args, workdir) if kind == "pgbench" else service(database, op, args)
                     results.setdefault((op, kind), []).append(r)
                     print(f"round {round_no + 1} {op:6} {kind:8} {r['per_s']:8.0f}/s  latency {r['latency_ms']:.2f} ms  "
-                          f"database cpu {r['db_cpu']:.2f}", flush=True)
+                          f"database cpu {r['db_cpu']:.2f}" + (f"  service cpu {r['service_cpu']:.2f}  load cpu "
+                                                              f"{r['load_cpu']:.2f}" if kind == "service" else ""),
+                          flush=True)
     finally:
         for process in CHILDREN:
             stop(process)
@@ -255,13 +257,16 @@ def render(results, args):
              f"PostgreSQL on CPU {DB_CPU}, pgbench or user-service on CPU {CLIENT_CPU}, the service's load "
              f"generator on CPU {args.load_cpu}.", "",
              "| op | pgbench tps | service calls/s | service / pgbench | pgbench latency ms | service p50 / p99 ms "
-             "| database CPU (pgbench run) | database CPU (service run) | service CPU |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| database CPU (pgbench run) | database CPU (service run) | service CPU | load generator CPU "
+             "| CPU µs per call: database (pgbench) / database (service) / service |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for op, name in (("get", "GetUser"), ("create", "CreateUser")):
         bench, svc = med[(op, "pgbench")], med[(op, "service")]
         lines.append(f"| {name} | {bench['per_s']:.0f} | {svc['per_s']:.0f} | {svc['per_s'] / bench['per_s']:.2f} | "
                      f"{bench['latency_ms']:.2f} | {svc['latency_ms']:.2f} / {svc['p99_ms']:.2f} | "
-                     f"{bench['db_cpu']:.2f} | {svc['db_cpu']:.2f} | {svc['service_cpu']:.2f} |")
+                     f"{bench['db_cpu']:.2f} | {svc['db_cpu']:.2f} | {svc['service_cpu']:.2f} | {svc['load_cpu']:.2f} | "
+                     f"{bench['db_cpu'] / bench['per_s'] * 1e6:.1f} / {svc['db_cpu'] / svc['per_s'] * 1e6:.1f} / "
+                     f"{svc['service_cpu'] / svc['per_s'] * 1e6:.1f} |")
     lines += ["", f"Target GetUser >= {TARGET} x pgbench. Command: `bench/postgres.py " + " ".join(sys.argv[1:]) + "`", ""]
     return "\n".join(lines)
 
