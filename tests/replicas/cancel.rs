@@ -50,7 +50,12 @@ async fn a_call_cancelled_mid_statement_leaves_its_connection_usable() {
         .update_user(request)
         .await
         .expect_err("the row stays held past the deadline");
-    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    // The service's deadline answers, or the client's own timer gives up
+    // first and resets the stream: the service drops the call either way.
+    assert!(
+        matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled),
+        "{status:?}"
+    );
     // The service's own deadline (the same, from when the call reached it)
     // has passed too before the row is let go.
     tokio::time::sleep(Duration::from_millis(300)).await;
