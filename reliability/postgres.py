@@ -124,6 +124,11 @@ def outage_scenario(result, quick):
         grpc.channel_ready_future(channel).result(timeout=10)
         load = DirectoryLoad(channel, rate=RATE, workers=8, max_seconds=budget).start("before")
         time.sleep(settle)
+        # Calls sent "before" finish first (they take milliseconds): one
+        # still running when the database stops would fail, and count as a
+        # failure before the outage. Calls sent meanwhile count for neither.
+        load.mark("stopping")
+        time.sleep(0.5)
         load.mark("outage")
         stopped = time.monotonic() - watch.t0
         database.stop()
@@ -150,12 +155,15 @@ def outage_scenario(result, quick):
     phases, total = result.record_load(load)
     result.memory = "n/a"
     outage = phases["outage"]
-    codes = {code for phase in ("outage", "recovering") for code in phases[phase]["codes"]}
+    codes = {code for phase in ("stopping", "outage", "recovering") for code in phases[phase]["codes"]}
     result.note(f"during the outage: {outage['failed']} of {outage['sent']} calls failed, "
                 f"p50 {outage['p50_ms']:.0f} ms, max {outage['max_ms']:.0f} ms")
     result.check(f"calls during the outage fail only with UNAVAILABLE ({sorted(codes)})",
                  codes <= {"OK", "UNAVAILABLE"})
-    result.check(f"no call outlives 2.5 s (max {total['max_ms']:.0f} ms)", total["max_ms"] < 2500)
+    # The promise: UNAVAILABLE within 2 s. The service answers after the 1 s
+    # acquire timeout at most (measured: 0.99-1.00 s at the client), which
+    # leaves a loaded 2-core machine a second.
+    result.check(f"no call outlives the promised 2 s (max {total['max_ms']:.0f} ms)", total["max_ms"] < 2000)
     result.check(f"clean before and after ({phases['before']['failed']} and {phases['after']['failed']} failed)",
                  phases["before"]["failed"] == 0 and phases["after"]["failed"] == 0)
     for instance in instances:

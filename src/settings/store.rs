@@ -23,7 +23,11 @@ pub struct StoreSettings {
     /// Connections for reads (SQLite writes use one connection of their own);
     /// for PostgreSQL, the pool's size.
     pub max_connections: u32,
-    /// How long a call waits for a free connection before UNAVAILABLE.
+    /// How long a call waits for a connection (a free one, or a new one to
+    /// a database that refuses or does not answer) before UNAVAILABLE. Half
+    /// of `timeout` by default: the rest of an operation's bound is left to
+    /// its statements, and during a database outage a call is answered
+    /// well within `timeout`.
     #[serde(with = "humantime_serde")]
     pub acquire_timeout: Duration,
     /// Bound on one store operation (and SQLite's wait for its file lock);
@@ -66,7 +70,7 @@ impl Default for StoreSettings {
             url: "sqlite://data/users.db".to_owned(),
             migrate: true,
             max_connections: 8,
-            acquire_timeout: Duration::from_secs(2),
+            acquire_timeout: Duration::from_secs(1),
             timeout: Duration::from_secs(2),
             sqlite_synchronous: "full".to_owned(),
             password: Secret::default(),

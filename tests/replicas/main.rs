@@ -4,6 +4,7 @@
 //! `user-service migrate`. Skipped (loudly, by `scripts/test.sh`) where
 //! PostgreSQL's server binaries are not installed; required in CI.
 
+mod cancel;
 mod migrate;
 mod outage;
 mod paging;

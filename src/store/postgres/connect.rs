@@ -1,16 +1,15 @@
 //! Reaching the database: connection options from the settings (the
 //! password from a secret or a file), the pool, and the migrations, applied
 //! under an advisory lock so replicas starting together take turns.
-use std::{str::FromStr, time::Duration};
+use std::str::FromStr;
 
 use anyhow::Context;
-use futures::future::BoxFuture;
 use sqlx::{
-    Connection, PgConnection, PgPool,
-    pool::PoolConnectionMetadata,
+    Connection,
     postgres::{PgConnectOptions, PgSslMode},
 };
 
+use super::pool::Pool;
 use crate::{directory::StoreInfo, settings::StoreSettings};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -18,11 +17,6 @@ pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 /// The advisory lock the migrations are applied under: one key for every
 /// replica of the service on a database ("user-svc" in ASCII).
 pub const MIGRATION_LOCK: i64 = 0x7573_6572_2d73_7663;
-
-/// A connection idle for longer than this is pinged before a call uses it:
-/// one that sat in the pool through a database restart is replaced instead
-/// of failing a call, while connections in steady use skip the round trip.
-const STALE_AFTER: Duration = Duration::from_secs(1);
 
 /// The connection options `settings` describe.
 pub(super) fn options(settings: &StoreSettings) -> anyhow::Result<PgConnectOptions> {
@@ -66,19 +60,6 @@ fn password(settings: &StoreSettings) -> anyhow::Result<Option<String>> {
     ))
 }
 
-/// Pings a connection that has been idle for a while before handing it out.
-pub(super) fn fresh_enough(
-    conn: &mut PgConnection,
-    meta: PoolConnectionMetadata,
-) -> BoxFuture<'_, Result<bool, sqlx::Error>> {
-    Box::pin(async move {
-        if meta.idle_for > STALE_AFTER {
-            conn.ping().await?;
-        }
-        Ok(true)
-    })
-}
-
 /// How the store names itself in telemetry.
 pub(super) fn info(options: &PgConnectOptions) -> StoreInfo {
     StoreInfo {
@@ -95,13 +76,12 @@ pub(super) fn info(options: &PgConnectOptions) -> StoreInfo {
 /// [`MIGRATION_LOCK`] meanwhile: replicas starting at once apply them one
 /// after the other (the later ones find nothing left to do). Closing the
 /// session releases the lock, also when a migration fails.
-pub(super) async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    // Taken out of the pool, so closing it ends the session for sure.
+pub(super) async fn migrate(pool: &Pool) -> anyhow::Result<()> {
+    // Outside the pool, so closing it ends the session for sure.
     let mut conn = pool
-        .acquire()
+        .connect_detached()
         .await
-        .context("cannot connect to PostgreSQL to apply the migrations")?
-        .detach();
+        .context("cannot connect to PostgreSQL to apply the migrations")?;
     // A migration (or the wait for another replica's) may outlast the
     // bound on a call's statements.
     sqlx::raw_sql("SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0")
@@ -125,17 +105,22 @@ pub(super) async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 
 /// With `store.migrate = false` the schema must be there already: saying so
 /// at start-up beats "relation does not exist" on the first call.
-pub(super) async fn check_migrated(pool: &PgPool) -> anyhow::Result<()> {
+pub(super) async fn check_migrated(pool: &Pool) -> anyhow::Result<()> {
+    let mut conn = pool
+        .acquire()
+        .await
+        .context("cannot read the store's schema version")?;
     let tracked: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await
         .context("cannot read the store's schema version")?;
     let applied: Vec<i64> = match tracked {
         true => sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await
             .context("cannot read the store's schema version")?,
         false => Vec::new(),
     };
+    conn.release();
     crate::store::require_migrations(&MIGRATOR, &applied)
 }

@@ -4,15 +4,17 @@
 //! a transaction that loses to a concurrent one is run again a few times.
 
 mod connect;
+mod pool;
 mod queries;
 mod rows;
 mod writes;
 
 use anyhow::Context;
-use sqlx::{AssertSqlSafe, PgPool, postgres::PgPoolOptions};
+use sqlx::AssertSqlSafe;
 
 pub use connect::MIGRATION_LOCK;
-use connect::{check_migrated, fresh_enough, info, migrate, options};
+use connect::{check_migrated, info, migrate, options};
+use pool::Pool;
 use queries::{by_request_id, email_taken, select_user};
 use rows::{classify, select_users, state_code, user_from};
 use writes::retried;
@@ -30,7 +32,7 @@ use crate::{
 /// The directory on a PostgreSQL database.
 #[derive(Debug)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pool: Pool,
     info: StoreInfo,
 }
 
@@ -40,15 +42,12 @@ impl PostgresStore {
     pub async fn open(settings: &StoreSettings) -> anyhow::Result<Self> {
         let options = options(settings)?;
         let info = info(&options);
-        let pool = PgPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .acquire_timeout(settings.acquire_timeout)
-            // Connections are checked when idle for a while instead of on
-            // every call (a round trip each); see `fresh_enough`.
-            .test_before_acquire(false)
-            .before_acquire(fresh_enough)
-            .connect_with(options)
+        let pool = Pool::new(options, settings.max_connections, settings.acquire_timeout);
+        // The first connection says at start-up whether the database is
+        // there (and kept for the first call).
+        pool.acquire()
             .await
+            .map(pool::Conn::release)
             .with_context(|| {
                 format!(
                     "cannot connect to PostgreSQL at {}:{}",
@@ -72,22 +71,30 @@ impl UserStore for PostgresStore {
     }
 
     async fn check_create(&self, user: &NewUser) -> Result<Option<User>, StoreError> {
+        let mut conn = self.acquire().await?;
         if let Some(request_id) = &user.request_id
-            && let Some(earlier) = by_request_id(&self.pool, request_id).await?
+            && let Some(earlier) = by_request_id(&mut *conn, request_id).await?
         {
+            conn.release();
             return Ok(Some(earlier));
         }
-        if select_user(&self.pool, &user.id).await?.is_some() {
+        if select_user(&mut *conn, &user.id).await?.is_some() {
+            conn.release();
             return Err(StoreError::UserIdTaken);
         }
-        if email_taken(&self.pool, &user.email.key(), &user.id).await? {
-            return Err(StoreError::EmailTaken);
+        let taken = email_taken(&mut *conn, &user.email.key(), &user.id).await?;
+        conn.release();
+        match taken {
+            true => Err(StoreError::EmailTaken),
+            false => Ok(None),
         }
-        Ok(None)
     }
 
     async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        select_user(&self.pool, id).await
+        let mut conn = self.acquire().await?;
+        let user = select_user(&mut *conn, id).await?;
+        conn.release();
+        Ok(user)
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<User>, StoreError> {
@@ -100,7 +107,9 @@ impl UserStore for PostgresStore {
                 Value::Text(text) => statement.bind(text),
             };
         }
-        let rows = statement.fetch_all(&self.pool).await.map_err(classify)?;
+        let mut conn = self.acquire().await?;
+        let rows = statement.fetch_all(&mut *conn).await.map_err(classify)?;
+        conn.release();
         rows.iter().map(user_from).collect()
     }
 
@@ -119,16 +128,18 @@ impl UserStore for PostgresStore {
     async fn purge(&self, now: Micros, limit: u32) -> Result<u64, StoreError> {
         // Rows another replica's sweep holds are skipped, not waited for.
         let purge = || async {
-            sqlx::query(
+            let mut conn = self.acquire().await?;
+            let purged = sqlx::query(
                 "DELETE FROM users WHERE id IN (SELECT id FROM users WHERE state = 2 \
                  AND purge_time <= $1 ORDER BY purge_time LIMIT $2 FOR UPDATE SKIP LOCKED)",
             )
             .bind(now.0)
             .bind(i64::from(limit))
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
-            .map(|done| done.rows_affected())
-            .map_err(classify)
+            .map_err(classify)?;
+            conn.release();
+            Ok(purged.rows_affected())
         };
         retried(purge).await
     }
@@ -136,10 +147,12 @@ impl UserStore for PostgresStore {
     async fn ping(&self) -> Result<(), StoreError> {
         // A standby (after a failover, before the service is pointed at
         // the new primary) answers reads but refuses every write.
+        let mut conn = self.acquire().await?;
         let standby: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *conn)
             .await
             .map_err(classify)?;
+        conn.release();
         match standby {
             false => Ok(()),
             true => Err(StoreError::Unavailable(anyhow::anyhow!(
@@ -152,19 +165,23 @@ impl UserStore for PostgresStore {
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret)
             .map_err(|err| StoreError::Unexpected(anyhow::anyhow!("no randomness: {err}")))?;
+        let mut conn = self.acquire().await?;
         // The first replica to get here sets it; every other keeps theirs.
         sqlx::query(
             "INSERT INTO service_meta (key, value) VALUES ('page_token_secret', $1) \
              ON CONFLICT (key) DO NOTHING",
         )
         .bind(secret.to_vec())
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(classify)?;
-        sqlx::query_scalar("SELECT value FROM service_meta WHERE key = 'page_token_secret'")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(classify)
+        let secret =
+            sqlx::query_scalar("SELECT value FROM service_meta WHERE key = 'page_token_secret'")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(classify)?;
+        conn.release();
+        Ok(secret)
     }
 
     fn info(&self) -> &StoreInfo {
@@ -172,12 +189,17 @@ impl UserStore for PostgresStore {
     }
 
     fn pool_usage(&self) -> PoolUsage {
-        let open = u64::from(self.pool.size());
-        let idle = self.pool.num_idle() as u64;
+        let (open, idle) = self.pool.usage();
         PoolUsage {
-            idle,
-            used: open.saturating_sub(idle),
-            max: u64::from(self.pool.options().get_max_connections()),
+            idle: u64::from(idle),
+            used: u64::from(open.saturating_sub(idle)),
+            max: u64::from(self.pool.max()),
         }
+    }
+}
+
+impl PostgresStore {
+    async fn acquire(&self) -> Result<pool::Conn, StoreError> {
+        self.pool.acquire().await.map_err(classify)
     }
 }

@@ -19,6 +19,22 @@ macro_rules! select_users {
 }
 pub(super) use select_users;
 
+/// The columns [`select_users`] reads, in its order: [`user_from`] takes
+/// them by position (by name, each would be a hash lookup per row).
+#[cfg(test)]
+const COLUMNS: [&str; 10] = [
+    "id",
+    "uid",
+    "email",
+    "display_name",
+    "state",
+    "create_time",
+    "update_time",
+    "delete_time",
+    "purge_time",
+    "etag",
+];
+
 /// Maps a driver error to what callers can act on: retry (unavailable,
 /// conflict), free space (full), or a bug (unexpected).
 pub(super) fn classify(err: sqlx::Error) -> StoreError {
@@ -85,19 +101,20 @@ pub(super) fn write_error(err: sqlx::Error) -> StoreError {
 }
 
 pub(super) fn user_from(row: &PgRow) -> Result<User, StoreError> {
+    // By position, in the order of `select_users!` (see `COLUMNS`).
     let read = || -> anyhow::Result<User> {
-        let state: i16 = row.try_get("state")?;
+        let state: i16 = row.try_get(4)?;
         Ok(User {
-            id: UserId::from_stored(row.try_get("id")?),
-            uid: row.try_get("uid")?,
-            email: row.try_get("email")?,
-            display_name: row.try_get("display_name")?,
+            id: UserId::from_stored(row.try_get(0)?),
+            uid: row.try_get(1)?,
+            email: row.try_get(2)?,
+            display_name: row.try_get(3)?,
             state: State::from_code(i64::from(state)).context("stored state")?,
-            create_time: Micros(row.try_get("create_time")?),
-            update_time: Micros(row.try_get("update_time")?),
-            delete_time: row.try_get::<Option<i64>, _>("delete_time")?.map(Micros),
-            purge_time: row.try_get::<Option<i64>, _>("purge_time")?.map(Micros),
-            etag: row.try_get("etag")?,
+            create_time: Micros(row.try_get(5)?),
+            update_time: Micros(row.try_get(6)?),
+            delete_time: row.try_get::<Option<i64>, _>(7)?.map(Micros),
+            purge_time: row.try_get::<Option<i64>, _>(8)?.map(Micros),
+            etag: row.try_get(9)?,
         })
     };
     read().map_err(|err| StoreError::Unexpected(err.context("cannot read a stored user")))
@@ -114,6 +131,14 @@ pub(super) fn state_code(state: State) -> i16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_are_read_by_position_in_the_order_they_are_selected() {
+        assert_eq!(
+            select_users!(),
+            format!("SELECT {} FROM users", COLUMNS.join(", "))
+        );
+    }
 
     #[test]
     fn a_server_going_away_or_timing_out_is_unavailable_never_unexpected() {

@@ -2,9 +2,10 @@
 //! times when it loses to a concurrent transaction.
 use std::{future::Future, time::Duration};
 
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{Connection, Postgres, Transaction};
 
 use super::{
+    pool::{Conn, Pool},
     queries::{by_request_id, email_taken, insert, load_for_write, save},
     rows::{classify, is_unique_violation, write_error},
 };
@@ -35,18 +36,25 @@ where
     }
 }
 
-async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, StoreError> {
-    pool.begin().await.map_err(classify)
+async fn acquire(pool: &Pool) -> Result<Conn, StoreError> {
+    pool.acquire().await.map_err(classify)
+}
+
+async fn begin(conn: &mut Conn) -> Result<Transaction<'_, Postgres>, StoreError> {
+    conn.begin().await.map_err(classify)
 }
 
 /// Creates once (see the trait for what it does).
-pub(super) async fn create(pool: &PgPool, user: &NewUser) -> Result<(User, bool), StoreError> {
+pub(super) async fn create(pool: &Pool, user: &NewUser) -> Result<(User, bool), StoreError> {
+    let mut conn = acquire(pool).await?;
     if let Some(request_id) = &user.request_id
-        && let Some(earlier) = by_request_id(pool, request_id).await?
+        && let Some(earlier) = by_request_id(&mut *conn, request_id).await?
     {
+        conn.release();
         return Ok((earlier, false));
     }
-    let Err(err) = insert(pool, user).await else {
+    let Err(err) = insert(&mut *conn, user).await else {
+        conn.release();
         return Ok((user.to_user(), true));
     };
     // The same request sent twice at once: the second insert waits for
@@ -54,16 +62,18 @@ pub(super) async fn create(pool: &PgPool, user: &NewUser) -> Result<(User, bool)
     // what the first created.
     if is_unique_violation(&err)
         && let Some(request_id) = &user.request_id
-        && let Some(earlier) = by_request_id(pool, request_id).await?
+        && let Some(earlier) = by_request_id(&mut *conn, request_id).await?
     {
+        conn.release();
         return Ok((earlier, false));
     }
     Err(write_error(err))
 }
 
 /// Updates once (see the trait for what it does).
-pub(super) async fn update(pool: &PgPool, write: &Write<Changes>) -> Result<User, StoreError> {
-    let mut tx = begin(pool).await?;
+pub(super) async fn update(pool: &Pool, write: &Write<Changes>) -> Result<User, StoreError> {
+    let mut conn = acquire(pool).await?;
+    let mut tx = begin(&mut conn).await?;
     let mut user = load_for_write(&mut tx, write).await?;
     write.check(&user)?;
     if write.what.is_empty() {
@@ -77,22 +87,26 @@ pub(super) async fn update(pool: &PgPool, write: &Write<Changes>) -> Result<User
     write.apply(&mut user);
     save(&mut tx, &user).await?;
     tx.commit().await.map_err(classify)?;
+    conn.release();
     Ok(user)
 }
 
 /// Deletes once (see the trait for what it does).
-pub(super) async fn delete(pool: &PgPool, write: &Write<SoftDelete>) -> Result<User, StoreError> {
-    let mut tx = begin(pool).await?;
+pub(super) async fn delete(pool: &Pool, write: &Write<SoftDelete>) -> Result<User, StoreError> {
+    let mut conn = acquire(pool).await?;
+    let mut tx = begin(&mut conn).await?;
     let mut user = load_for_write(&mut tx, write).await?;
     write.apply(&mut user)?;
     save(&mut tx, &user).await?;
     tx.commit().await.map_err(classify)?;
+    conn.release();
     Ok(user)
 }
 
 /// Undeletes once (see the trait for what it does).
-pub(super) async fn undelete(pool: &PgPool, write: &Write<()>) -> Result<User, StoreError> {
-    let mut tx = begin(pool).await?;
+pub(super) async fn undelete(pool: &Pool, write: &Write<()>) -> Result<User, StoreError> {
+    let mut conn = acquire(pool).await?;
+    let mut tx = begin(&mut conn).await?;
     let mut user = load_for_write(&mut tx, write).await?;
     write.check(&user)?;
     if email_taken(&mut *tx, &email_key(&user.email), &user.id).await? {
@@ -101,5 +115,6 @@ pub(super) async fn undelete(pool: &PgPool, write: &Write<()>) -> Result<User, S
     write.apply(&mut user);
     save(&mut tx, &user).await?;
     tx.commit().await.map_err(classify)?;
+    conn.release();
     Ok(user)
 }
