@@ -147,7 +147,7 @@ def instructions(database, args, workdir):
         out = os.path.join(args.keep or workdir, f"get.{calls}.callgrind")
         cpu = {}
 
-        def load():
+        def send_calls():
             cpu["before"] = database.cpu_seconds()
             h2load(addr, "/user.v1.UserService/GetUser", body, calls)
             cpu["after"] = database.cpu_seconds()
@@ -157,7 +157,8 @@ def instructions(database, args, workdir):
                     counts = [line for line in response.read().decode().splitlines()
                               if line.startswith("grpc_server_handled_total{")]
                 raise SystemExit(f"{ok} of {calls} GetUser calls answered OK:\n" + "\n".join(counts))
-        totals[calls] = under_callgrind([SERVICE, "--addr", addr], env, port, out, load, f"GetUser x {calls}")
+        totals[calls] = under_callgrind([SERVICE, "--addr", addr], env, port, out, send_calls,
+                                        f"GetUser x {calls}")
         db_cpu[calls] = cpu["after"] - cpu["before"]
         print(f"GetUser x {calls}: {totals[calls]:,} instructions, database {db_cpu[calls]:.3f} s CPU", flush=True)
     small, large = args.instructions
