@@ -189,7 +189,8 @@ def main():
     with open(data, "wb") as f:
         f.write(grpc_frame())
     per_call = {}
-    sink = harness.start_sink(stdout=subprocess.DEVNULL) if {"full", "sampled", "floor"} & set(kinds) else None
+    sink = (harness.start_sink(stdout=subprocess.DEVNULL)
+            if {"full", "sampled", "floor", "floor-conn"} & set(kinds) else None)
     sink_addr = sink.addr if sink else None
     try:
         for shape in shapes:
@@ -223,6 +224,10 @@ def main():
                 f"{c}x{m} {per_call[((c, m), 'full')] / per_call[((c, m), 'floor')]:.3f}" for c, m in shapes)
                 + "; target: full ≤ floor ÷ 0.97, i.e. floor ÷ full ≥ 0.97: " + ", ".join(
                 f"{c}x{m} {per_call[((c, m), 'floor')] / per_call[((c, m), 'full')]:.3f}" for c, m in shapes) + "."]
+        if "full" in kinds and "floor-conn" in kinds:
+            lines += ["", "floor-conn ÷ full (the floor with the span's four connection attributes): " + ", ".join(
+                f"{c}x{m} {per_call[((c, m), 'floor-conn')] / per_call[((c, m), 'full')]:.3f}"
+                for c, m in shapes) + "."]
     command = " ".join(["bench/instructions.py", *sys.argv[1:]])
     lines += auth_lines
     lines += ["", f"Command: `{command}`"]

@@ -13,6 +13,9 @@ The servers (bench/run.py and bench/instructions.py run the same ones):
             (OTEL_TRACES_SAMPLER=parentbased_traceidratio, _ARG=0.1), exported
   floor     examples/export_floor_server.rs: bare plus one OpenTelemetry SDK
             span per call exported to the same receiver (the floor for full)
+  floor-conn  the floor's span with the four connection attributes
+            user-service's spans carry (server.address, server.port,
+            network.peer.*): the SDK's price of the span as promised
   bare      examples/bare_tonic_server.rs: the same proto, no layers at all
   python    bench/tutorial_server.py: grpcio, ThreadPoolExecutor(max_workers=10)
 user-service is the normal release build (`--release`); floor and bare come
@@ -53,9 +56,9 @@ import harness  # noqa: E402
 
 ROOT = harness.ROOT
 SERVER_CPU, LOAD_CPU = "0", "1"
-SERVERS = ["off", "defaults", "full", "sampled", "floor", "bare", "python"]
+SERVERS = ["off", "defaults", "full", "sampled", "floor", "floor-conn", "bare", "python"]
 SERVICE_KINDS = {"off", "defaults", "full", "sampled"}
-CEILING_KINDS = {"floor": "export_floor_server", "bare": "bare_tonic_server"}
+CEILING_KINDS = {"floor": "export_floor_server", "floor-conn": "export_floor_server", "bare": "bare_tonic_server"}
 SHAPES = "8x16,50x20,1x100"
 SAMPLED_RATIO = "0.1"
 # Targets for the ratios within one run: (server, reference, shape or "fixed", bound).
@@ -90,8 +93,12 @@ def server_config(kind, addr, port, sink_addr, ceiling_profile="ceiling"):
             env["OTEL_TRACES_SAMPLER"] = "parentbased_traceidratio"
             env["OTEL_TRACES_SAMPLER_ARG"] = "1.0" if kind == "full" else SAMPLED_RATIO
         return cmd, env, "health"
-    if kind == "floor":
-        return [harness.binary("export_floor_server", ceiling_profile), addr, f"http://{sink_addr}"], env, "list_user"
+    if kind in ("floor", "floor-conn"):
+        # floor-conn: the same span with the four connection attributes
+        # user-service's spans carry (the SDK's price of the promised span).
+        extra = ["--connection-attributes"] if kind == "floor-conn" else []
+        return ([harness.binary("export_floor_server", ceiling_profile), addr, f"http://{sink_addr}", *extra],
+                env, "list_user")
     if kind == "bare":
         return [harness.binary("bare_tonic_server", ceiling_profile), addr], env, "list_user"
     if kind == "python":
@@ -275,6 +282,9 @@ def render(saturated, fixed, kinds, shapes, args, commands, spans):
         if "full" in kinds and "floor" in kinds:
             r, low, high = ratio(saturated[(shape, "full")], saturated[(shape, "floor")])
             lines += ["", f"full ÷ floor: {r:.3f} ({low:.3f}–{high:.3f})."]
+        if "full" in kinds and "floor-conn" in kinds:
+            r, low, high = ratio(saturated[(shape, "full")], saturated[(shape, "floor-conn")])
+            lines += ["", f"full ÷ floor-conn: {r:.3f} ({low:.3f}–{high:.3f})."]
         lines += ["", "Targets: " + targets(
             {k: ratio(saturated[(shape, k)], saturated[(shape, ref)])[0]
              for k, ref, _, _ in TARGETS if k in kinds and ref in kinds})]

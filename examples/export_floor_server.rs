@@ -5,10 +5,19 @@
 //! limits. The gap between this and `bare_tonic_server` is the price of 100 %
 //! export on the server's own core, whoever writes the service.
 //!
-//! usage: export_floor_server ADDR OTLP_ENDPOINT   (e.g. 127.0.0.1:50062 http://127.0.0.1:4317)
+//! With `--connection-attributes` each span also carries the four connection
+//! attributes user-service's spans carry (`server.address`, `server.port`,
+//! `network.peer.address`, `network.peer.port`, addresses formatted once per
+//! thread): the SDK's own price of the span as user-service promises it.
+//!
+//! usage: export_floor_server ADDR OTLP_ENDPOINT [--connection-attributes]
+//!        (e.g. 127.0.0.1:50062 http://127.0.0.1:4317)
 use std::{
+    cell::RefCell,
     future::Future,
+    net::IpAddr,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
 };
 
@@ -18,7 +27,10 @@ use opentelemetry::{
 };
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracer, SdkTracerProvider};
-use tonic::{Request, Response, Status, transport::Server};
+use tonic::{
+    Request, Response, Status,
+    transport::{Server, server::TcpConnectInfo},
+};
 use tower::{Layer, Service};
 use user_service::proto::{
     Detail, UserRequest, UserResponse,
@@ -48,14 +60,18 @@ impl Users for Bare {
 }
 
 #[derive(Clone)]
-struct SpanLayer(SdkTracer);
+struct SpanLayer {
+    tracer: SdkTracer,
+    connection_attributes: bool,
+}
 
 impl<S> Layer<S> for SpanLayer {
     type Service = SpanService<S>;
     fn layer(&self, inner: S) -> Self::Service {
         SpanService {
             inner,
-            tracer: self.0.clone(),
+            tracer: self.tracer.clone(),
+            connection_attributes: self.connection_attributes,
         }
     }
 }
@@ -64,6 +80,34 @@ impl<S> Layer<S> for SpanLayer {
 struct SpanService<S> {
     inner: S,
     tracer: SdkTracer,
+    connection_attributes: bool,
+}
+
+/// The text of `ip`, formatted once per thread for the last address seen.
+fn ip_text(ip: IpAddr) -> Arc<str> {
+    thread_local! {
+        static LAST: RefCell<Option<(IpAddr, Arc<str>)>> = const { RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| match last {
+        Some((seen, text)) if *seen == ip => Arc::clone(text),
+        _ => {
+            let text: Arc<str> = ip.to_string().into();
+            *last = Some((ip, Arc::clone(&text)));
+            text
+        }
+    })
+}
+
+/// The connection's ends, as user-service's spans carry them.
+fn connection_attributes(connection: &TcpConnectInfo, attributes: &mut Vec<KeyValue>) {
+    if let Some(local) = connection.local_addr() {
+        attributes.push(KeyValue::new("server.address", ip_text(local.ip())));
+        attributes.push(KeyValue::new("server.port", i64::from(local.port())));
+    }
+    if let Some(peer) = connection.remote_addr() {
+        attributes.push(KeyValue::new("network.peer.address", ip_text(peer.ip())));
+        attributes.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
+    }
 }
 
 impl<S, B, R> Service<http::Request<B>> for SpanService<S>
@@ -80,15 +124,22 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let mut attributes = Vec::with_capacity(7);
+        attributes.extend([
+            KeyValue::new("rpc.system", "grpc"),
+            KeyValue::new("rpc.service", "user.Users"),
+            KeyValue::new("rpc.method", "ListUser"),
+        ]);
+        if self.connection_attributes
+            && let Some(connection) = request.extensions().get::<TcpConnectInfo>()
+        {
+            connection_attributes(connection, &mut attributes);
+        }
         let mut span = self
             .tracer
             .span_builder("user.Users/ListUser")
             .with_kind(SpanKind::Server)
-            .with_attributes([
-                KeyValue::new("rpc.system", "grpc"),
-                KeyValue::new("rpc.service", "user.Users"),
-                KeyValue::new("rpc.method", "ListUser"),
-            ])
+            .with_attributes(attributes)
             .start(&self.tracer);
         let future = self.inner.call(request);
         Box::pin(async move {
@@ -115,6 +166,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let endpoint = args
         .next()
         .ok_or("usage: export_floor_server ADDR OTLP_ENDPOINT")?;
+    let connection_attributes = match args.next().as_deref() {
+        None => false,
+        Some("--connection-attributes") => true,
+        Some(other) => return Err(format!("unknown argument {other}").into()),
+    };
     let exporter = SpanExporter::builder()
         .with_tonic()
         .with_endpoint(endpoint)
@@ -124,7 +180,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build();
     let tracer = provider.tracer("export-floor");
     Server::builder()
-        .layer(SpanLayer(tracer))
+        .layer(SpanLayer {
+            tracer,
+            connection_attributes,
+        })
         .add_service(UsersServer::new(Bare))
         .serve(addr)
         .await?;

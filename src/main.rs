@@ -10,6 +10,12 @@ use user_service::{
     telemetry,
 };
 
+/// mimalloc, not the system allocator: a call allocates a few dozen times,
+/// and mimalloc's fast path takes a fraction of glibc's instructions
+/// (BENCHMARKS.md, "Observability cost").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// sysexits.h EX_USAGE: the command line is wrong.
 const EXIT_USAGE: u8 = 64;
 /// sysexits.h EX_CONFIG: the settings are wrong.
