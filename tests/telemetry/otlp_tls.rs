@@ -110,3 +110,33 @@ async fn a_collector_ca_trusted_by_file_and_a_client_certificate_required_but_mi
     send_signal(&running.child, "TERM");
     assert_eq!(exit_code(&mut running.child, WAIT_BOUND).await, Some(0));
 }
+
+#[tokio::test]
+async fn the_generic_client_certificate_and_key_serve_every_signal() {
+    let pki = Pki::generate();
+    let (collector_at, collector) = start_grpc_tls(&pki, true).await;
+    let endpoint = format!("https://127.0.0.1:{}", collector_at.port());
+    let mut running = start(&[
+        ("USER_SERVICE__SHUTDOWN__GRACE_PERIOD", "0s"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", &path(&pki.ca_file)),
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            &path(&pki.client.cert_file),
+        ),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", &path(&pki.client.key_file)),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "200"),
+    ])
+    .await;
+    // The collector demands a client certificate: anything that arrives
+    // was sent with the generic pair.
+    let trace_id = traced_call(&running, 6, "tls").await;
+    collector.wait_for_trace(&trace_id, WAIT_BOUND).await;
+    assert!(
+        wait_for_metrics(&collector).await,
+        "metrics arrive over mTLS"
+    );
+    send_signal(&running.child, "TERM");
+    assert_eq!(exit_code(&mut running.child, WAIT_BOUND).await, Some(0));
+}

@@ -91,6 +91,66 @@ async fn per_signal_targets_get_their_own_protocol_headers_and_gzip() {
 }
 
 #[tokio::test]
+async fn the_traces_headers_compression_and_insecure_variables_win_over_the_generic_ones() {
+    let (collector, received) = receiver::start_grpc(None).await;
+    // No scheme: the traces' own _INSECURE makes it plain http.
+    let endpoint = collector.to_string();
+    let running = start(&[
+        ("USER_SERVICE__SHUTDOWN__GRACE_PERIOD", "0s"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &endpoint),
+        ("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "true"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=generic"),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            "x-api-key=tr4ces-s3kr1t",
+        ),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
+        ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"),
+        ("OTEL_METRICS_EXPORTER", "none"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ])
+    .await;
+    let trace_id = traced_call(&running, 3, "otlp").await;
+    received.wait_for_trace(&trace_id, WAIT_BOUND).await;
+    assert_eq!(
+        received.header_values(TRACES_PATH, "x-api-key"),
+        vec!["tr4ces-s3kr1t".to_owned()]
+    );
+    assert_eq!(
+        received.header_values(TRACES_PATH, "grpc-encoding")[0],
+        "gzip"
+    );
+    for line in stop(running).await {
+        assert!(
+            !line.contains("s3kr1t"),
+            "a header value was logged: {line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_sampler_argument_is_the_ratio_of_calls_exported() {
+    let (collector, received) = receiver::start_grpc(None).await;
+    let endpoint = format!("http://{collector}");
+    let running = start(&[
+        ("USER_SERVICE__SHUTDOWN__GRACE_PERIOD", "0s"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ("OTEL_TRACES_SAMPLER", "traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0"),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "200"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ])
+    .await;
+    for id in 1..=5 {
+        traced_call(&running, id, "unsampled").await;
+    }
+    // Metrics prove the exporter works; the exit flush sends any span left.
+    wait_for_metric(&received).await;
+    stop(running).await;
+    assert_eq!(received.span_count(), 0, "a ratio of 0 exports no call");
+}
+
+#[tokio::test]
 async fn traces_set_to_none_leave_metrics_exported_and_calls_traced_by_id() {
     let (collector, received) = receiver::start_grpc(None).await;
     // No scheme: OTEL_EXPORTER_OTLP_INSECURE makes it plain http.
