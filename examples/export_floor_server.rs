@@ -7,17 +7,15 @@
 //!
 //! With `--connection-attributes` each span also carries the four connection
 //! attributes user-service's spans carry (`server.address`, `server.port`,
-//! `network.peer.address`, `network.peer.port`, addresses formatted once per
-//! thread): the SDK's own price of the span as user-service promises it.
+//! `network.peer.address`, `network.peer.port`), built by the service's own
+//! `layers::connection_attributes`: the SDK's own price of the span as
+//! user-service promises it.
 //!
 //! usage: export_floor_server ADDR OTLP_ENDPOINT [--connection-attributes]
 //!        (e.g. 127.0.0.1:50062 http://127.0.0.1:4317)
 use std::{
-    cell::RefCell,
     future::Future,
-    net::IpAddr,
     pin::Pin,
-    sync::Arc,
     task::{Context, Poll},
 };
 
@@ -27,14 +25,14 @@ use opentelemetry::{
 };
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracer, SdkTracerProvider};
-use tonic::{
-    Request, Response, Status,
-    transport::{Server, server::TcpConnectInfo},
-};
+use tonic::{Request, Response, Status, transport::Server};
 use tower::{Layer, Service};
-use user_service::proto::{
-    Detail, UserRequest, UserResponse,
-    users_server::{Users, UsersServer},
+use user_service::{
+    layers::connection_attributes,
+    proto::{
+        Detail, UserRequest, UserResponse,
+        users_server::{Users, UsersServer},
+    },
 };
 
 struct Bare;
@@ -62,7 +60,7 @@ impl Users for Bare {
 #[derive(Clone)]
 struct SpanLayer {
     tracer: SdkTracer,
-    connection_attributes: bool,
+    add_connection_attributes: bool,
 }
 
 impl<S> Layer<S> for SpanLayer {
@@ -71,7 +69,7 @@ impl<S> Layer<S> for SpanLayer {
         SpanService {
             inner,
             tracer: self.tracer.clone(),
-            connection_attributes: self.connection_attributes,
+            add_connection_attributes: self.add_connection_attributes,
         }
     }
 }
@@ -80,34 +78,7 @@ impl<S> Layer<S> for SpanLayer {
 struct SpanService<S> {
     inner: S,
     tracer: SdkTracer,
-    connection_attributes: bool,
-}
-
-/// The text of `ip`, formatted once per thread for the last address seen.
-fn ip_text(ip: IpAddr) -> Arc<str> {
-    thread_local! {
-        static LAST: RefCell<Option<(IpAddr, Arc<str>)>> = const { RefCell::new(None) };
-    }
-    LAST.with_borrow_mut(|last| match last {
-        Some((seen, text)) if *seen == ip => Arc::clone(text),
-        _ => {
-            let text: Arc<str> = ip.to_string().into();
-            *last = Some((ip, Arc::clone(&text)));
-            text
-        }
-    })
-}
-
-/// The connection's ends, as user-service's spans carry them.
-fn connection_attributes(connection: &TcpConnectInfo, attributes: &mut Vec<KeyValue>) {
-    if let Some(local) = connection.local_addr() {
-        attributes.push(KeyValue::new("server.address", ip_text(local.ip())));
-        attributes.push(KeyValue::new("server.port", i64::from(local.port())));
-    }
-    if let Some(peer) = connection.remote_addr() {
-        attributes.push(KeyValue::new("network.peer.address", ip_text(peer.ip())));
-        attributes.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
-    }
+    add_connection_attributes: bool,
 }
 
 impl<S, B, R> Service<http::Request<B>> for SpanService<S>
@@ -130,10 +101,8 @@ where
             KeyValue::new("rpc.service", "user.Users"),
             KeyValue::new("rpc.method", "ListUser"),
         ]);
-        if self.connection_attributes
-            && let Some(connection) = request.extensions().get::<TcpConnectInfo>()
-        {
-            connection_attributes(connection, &mut attributes);
+        if self.add_connection_attributes {
+            connection_attributes(request.extensions(), &mut attributes);
         }
         let mut span = self
             .tracer
@@ -166,7 +135,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let endpoint = args
         .next()
         .ok_or("usage: export_floor_server ADDR OTLP_ENDPOINT")?;
-    let connection_attributes = match args.next().as_deref() {
+    let add_connection_attributes = match args.next().as_deref() {
         None => false,
         Some("--connection-attributes") => true,
         Some(other) => return Err(format!("unknown argument {other}").into()),
@@ -182,7 +151,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Server::builder()
         .layer(SpanLayer {
             tracer,
-            connection_attributes,
+            add_connection_attributes,
         })
         .add_service(UsersServer::new(Bare))
         .serve(addr)

@@ -10,6 +10,7 @@ pub mod healthcheck;
 pub mod layers;
 pub mod methods;
 pub mod proto;
+mod scoped;
 pub mod server;
 pub mod settings;
 pub mod store;

@@ -1,9 +1,9 @@
 //! The subject of the call being polled, for log lines: set by the auth
 //! layer around each poll of an allowed call, read by the JSON log format
-//! (`enduser.id`). A thread-local, because a call runs on one thread per
-//! poll and this costs a pointer swap, where a new OpenTelemetry context
-//! per call would cost an allocation.
+//! (`enduser.id`).
 use std::{cell::RefCell, sync::Arc};
+
+use crate::scoped::{self, Scoped};
 
 thread_local! {
     static SUBJECT: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
@@ -11,21 +11,12 @@ thread_local! {
 
 /// The subject of the call being polled on this thread, if it has one.
 pub fn current_subject() -> Option<Arc<str>> {
-    SUBJECT.with_borrow(Clone::clone)
+    scoped::current(&SUBJECT)
 }
-
-/// Restores the previous subject when dropped.
-pub(crate) struct Entered(Option<Arc<str>>);
 
 /// Makes `subject` current until the guard drops.
-pub(crate) fn enter(subject: &Arc<str>) -> Entered {
-    Entered(SUBJECT.replace(Some(subject.clone())))
-}
-
-impl Drop for Entered {
-    fn drop(&mut self) {
-        SUBJECT.set(self.0.take());
-    }
+pub(crate) fn enter(subject: &Arc<str>) -> Scoped<Arc<str>> {
+    scoped::enter(&SUBJECT, subject)
 }
 
 #[cfg(test)]

@@ -21,4 +21,4 @@ pub use client_cancel::WatchedRequest;
 pub use completion::{CallObserver, CompletionBody};
 pub use deadline::parse_grpc_timeout;
 pub use message_size::MessageSizeBody;
-pub use observe::{CallEnd, Observe, ObserveFuture, ObserveLayer};
+pub use observe::{CallEnd, Observe, ObserveFuture, ObserveLayer, connection_attributes};

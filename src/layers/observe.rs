@@ -39,7 +39,8 @@ use super::{
 };
 use crate::{
     methods::{Method, RpcPath, code_name},
-    telemetry::{self, CallRpc, CallTracing, EnteredCall, RpcMetrics, enter_call},
+    scoped::Scoped,
+    telemetry::{self, CallRpc, CallTracing, RpcMetrics, enter_call},
 };
 
 /// Wraps services in [`Observe`].
@@ -141,9 +142,9 @@ where
         };
         let request = request.map(|body| WatchedRequest::new(body, Some(call.broken_off.clone())));
         // A panic while the handler builds its future is logged inside the call.
-        let _active = call.attach();
+        let active = call.attach();
         let inner = self.inner.call(request);
-        drop(_active);
+        drop(active);
         ObserveFuture {
             inner,
             call: Some(call),
@@ -243,6 +244,15 @@ fn span_attributes(call: &CallRpc, extensions: &http::Extensions) -> Vec<KeyValu
     attributes.push(KeyValue::new("rpc.system", "grpc"));
     attributes.push(KeyValue::new("rpc.service", call.service.clone()));
     attributes.push(KeyValue::new("rpc.method", call.method.clone()));
+    connection_attributes(extensions, &mut attributes);
+    attributes
+}
+
+/// The connection's ends as a call span carries them (`server.address`,
+/// `server.port`, `network.peer.address`, `network.peer.port`), from the
+/// request's extensions; public so that the benchmarks' export floor builds
+/// exactly the same ones.
+pub fn connection_attributes(extensions: &http::Extensions, attributes: &mut Vec<KeyValue>) {
     // Under TLS the TCP details sit inside the TLS connection info.
     let connection = extensions.get::<TcpConnectInfo>().or_else(|| {
         extensions
@@ -257,7 +267,6 @@ fn span_attributes(call: &CallRpc, extensions: &http::Extensions) -> Vec<KeyValu
         attributes.push(KeyValue::new("network.peer.address", ip_text(peer.ip())));
         attributes.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
     }
-    attributes
 }
 
 /// The text of `ip`, shared. A server sees few addresses (its own and its
@@ -335,7 +344,7 @@ pub struct CallEnd {
 /// traced) and its name for log lines, until dropped.
 struct Attached {
     _context: Option<opentelemetry::ContextGuard>,
-    _call: EnteredCall,
+    _call: Scoped<CallRpc>,
 }
 
 impl CallEnd {

@@ -6,7 +6,10 @@ use tracing_subscriber::{
     EnvFilter, Layer, Registry, fmt, layer::SubscriberExt, util::SubscriberInitExt,
 };
 
-use crate::settings::{LogFormat, LogSettings};
+use crate::{
+    scoped::{self, Scoped},
+    settings::{LogFormat, LogSettings},
+};
 
 /// Directives appended to `log.level` (not to `RUST_LOG`).
 const QUIET_OTEL_INTERNALS: &str = "opentelemetry=off,opentelemetry_sdk=off,opentelemetry_otlp=off";
@@ -88,22 +91,12 @@ thread_local! {
 
 /// The call being polled on this thread, if any.
 fn current_rpc() -> Option<CallRpc> {
-    CURRENT_CALL.with_borrow(Clone::clone)
+    scoped::current(&CURRENT_CALL)
 }
-
-/// Restores the previous call when dropped.
-#[derive(Debug)]
-pub(crate) struct EnteredCall(Option<CallRpc>);
 
 /// Makes `call` current on this thread until the guard drops.
-pub(crate) fn enter_call(call: &CallRpc) -> EnteredCall {
-    EnteredCall(CURRENT_CALL.replace(Some(call.clone())))
-}
-
-impl Drop for EnteredCall {
-    fn drop(&mut self) {
-        CURRENT_CALL.set(self.0.take());
-    }
+pub(crate) fn enter_call(call: &CallRpc) -> Scoped<CallRpc> {
+    scoped::enter(&CURRENT_CALL, call)
 }
 
 /// Routes panic messages through `tracing`, so they are JSON lines like every
@@ -138,24 +131,18 @@ mod tests {
     #[test]
     fn call_fields_come_from_the_call_entered_on_this_thread() {
         assert!(current_rpc().is_none());
-        let call = |method: &'static str| CallRpc {
+        let call = CallRpc {
             name: Cow::Borrowed("user.Users/ListUser"),
             service: Cow::Borrowed("user.Users"),
-            method: Cow::Borrowed(method),
+            method: Cow::Borrowed("ListUser"),
         };
         {
-            let _outer = enter_call(&call("ListUser"));
-            {
-                let _inner = enter_call(&call("Other"));
-                assert_eq!(current_rpc().map(|c| c.method), Some("Other".into()));
-            }
+            let _entered = enter_call(&call);
             let current = current_rpc().expect("the call");
             assert_eq!(
                 (&*current.service, &*current.method),
                 ("user.Users", "ListUser")
             );
-            let elsewhere = std::thread::spawn(|| current_rpc().is_none());
-            assert!(elsewhere.join().expect("joined"), "other threads see none");
         }
         assert!(current_rpc().is_none());
     }

@@ -15,7 +15,7 @@ mod span_events;
 
 pub use call_tracing::CallTracing;
 pub use logs::panic_message;
-pub(crate) use logs::{CallRpc, EnteredCall, current_ids, enter_call};
+pub(crate) use logs::{CallRpc, current_ids, enter_call};
 pub use metrics::RpcMetrics;
 pub use otel_env::{ExportPlan, SpanBatch, TelemetryError};
 pub use otlp_target::{ClientIdentity, OtlpTarget, Signal};
