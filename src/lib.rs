@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod directory;
 pub mod errors;
+mod headers;
 pub mod healthcheck;
 pub mod layers;
 pub mod methods;

@@ -11,7 +11,7 @@ mod codes;
 #[cfg(test)]
 mod tests;
 
-pub use codes::{ALL_CODES, GRPC_STATUS, code_name, status_code};
+pub use codes::{ALL_CODES, GRPC_STATUS, code_name, grpc_status, status_code};
 
 /// The encoded descriptor set of every served API.
 const SOURCES: [Source; 4] = [

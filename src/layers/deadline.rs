@@ -24,7 +24,7 @@ use tonic::Code;
 use crate::errors;
 
 /// The request header that carries the client's deadline (a `HeaderName`,
-/// so looking it up hashes it without parsing it first).
+/// so finding it never parses the name).
 static GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
 /// Timers fire on millisecond ticks: a shorter deadline has passed by the
 /// time a timer could report it, so it is answered at once.
@@ -39,7 +39,7 @@ pub(crate) fn call_timeout<B: Default>(
     request: &http::Request<impl Sized>,
     request_timeout: Duration,
 ) -> Result<Duration, http::Response<B>> {
-    let client_timeout = match request.headers().get(&GRPC_TIMEOUT) {
+    let client_timeout = match crate::headers::find(request.headers(), &GRPC_TIMEOUT) {
         None => None,
         Some(value) => match parse_grpc_timeout(value.as_bytes()) {
             Some(timeout) => Some(timeout),

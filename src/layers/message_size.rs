@@ -13,7 +13,7 @@ use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use tonic::{Code, Status};
 
-use crate::{errors, methods::GRPC_STATUS};
+use crate::{errors, methods::grpc_status};
 
 /// How tonic's codec words its size errors (tonic 0.14); the tests in
 /// `tests/api/message_size.rs` fail if a tonic upgrade changes them.
@@ -31,8 +31,8 @@ pub(crate) fn corrected<B>(mut response: http::Response<B>) -> http::Response<Me
 
 /// Rewrites a size error's status in `headers` (headers or trailers).
 fn correct(headers: &mut HeaderMap) {
-    // The common case, any other status, costs one lookup.
-    if headers.get(&GRPC_STATUS).map(|code| code.as_bytes()) != Some(b"11") {
+    // The common case, any other status, costs one look.
+    if grpc_status(headers).map(|code| code.as_bytes()) != Some(b"11") {
         return;
     }
     let Some(status) = Status::from_header_map(headers) else {

@@ -5,9 +5,14 @@ use tonic::Code;
 /// looking it up by `&str` parses the name on every call before hashing it.
 pub static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
 
+/// The `grpc-status` value of an answer's headers or trailers.
+pub fn grpc_status(headers: &http::HeaderMap) -> Option<&http::HeaderValue> {
+    crate::headers::find(headers, &GRPC_STATUS)
+}
+
 /// The final status of a call from a `grpc-status` header or trailer.
 pub fn status_code(headers: &http::HeaderMap) -> Option<Code> {
-    let value = headers.get(&GRPC_STATUS)?.to_str().ok()?;
+    let value = grpc_status(headers)?.to_str().ok()?;
     value.parse::<i32>().ok().map(Code::from_i32)
 }
 

@@ -152,3 +152,15 @@ fn code_names_follow_grpc_dashboards() {
     assert_eq!(code_name(Code::NotFound), "NotFound");
     assert_eq!(code_name(Code::Cancelled), "Canceled");
 }
+
+#[test]
+fn the_status_code_is_read_from_grpc_status() {
+    let mut headers = http::HeaderMap::new();
+    assert_eq!(status_code(&headers), None);
+    headers.insert("grpc-message", "gone".parse().expect("a value"));
+    assert_eq!(status_code(&headers), None, "no grpc-status: none");
+    headers.insert("grpc-status", "5".parse().expect("a value"));
+    assert_eq!(status_code(&headers), Some(Code::NotFound));
+    headers.insert("grpc-status", "x".parse().expect("a value"));
+    assert_eq!(status_code(&headers), None, "not a number: none");
+}
