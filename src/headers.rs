@@ -7,8 +7,8 @@ const SCANNED_UP_TO: usize = 8;
 /// The first value of `name` in `headers`, as [`HeaderMap::get`] finds it.
 /// A call's headers and trailers hold a handful of entries, and comparing
 /// each name costs less than hashing a custom name such as `grpc-status`
-/// (a lookup per call in several layers: BENCHMARKS.md, "Against the
-/// targets"); a larger map is looked up by hash.
+/// (several look-ups per call: BENCHMARKS.md, "What changed, each with
+/// before and after"); a larger map is looked up by hash.
 pub(crate) fn find<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a HeaderValue> {
     if headers.len() > SCANNED_UP_TO {
         return headers.get(name);

@@ -12,7 +12,7 @@ use user_service::{
 
 /// mimalloc, not the system allocator: a call allocates a few dozen times,
 /// and mimalloc's fast path takes a fraction of glibc's instructions
-/// (BENCHMARKS.md, "Observability cost").
+/// (BENCHMARKS.md, "Telemetry on: the cost per call").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
