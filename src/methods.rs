@@ -11,7 +11,8 @@ mod codes;
 #[cfg(test)]
 mod tests;
 
-pub use codes::{ALL_CODES, GRPC_STATUS, code_name, grpc_status, status_code};
+pub(crate) use codes::grpc_status;
+pub use codes::{ALL_CODES, code_name, status_code};
 
 /// The encoded descriptor set of every served API.
 const SOURCES: [Source; 4] = [

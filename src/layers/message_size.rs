@@ -31,7 +31,8 @@ pub(crate) fn corrected<B>(mut response: http::Response<B>) -> http::Response<Me
 
 /// Rewrites a size error's status in `headers` (headers or trailers).
 fn correct(headers: &mut HeaderMap) {
-    // The common case, any other status, costs one look.
+    // The common case, any other status, is settled by one look at
+    // `grpc-status`.
     if grpc_status(headers).map(|code| code.as_bytes()) != Some(b"11") {
         return;
     }

@@ -2,11 +2,11 @@
 use tonic::Code;
 
 /// The header or trailer that carries a call's status, as a `HeaderName`:
-/// looking it up by `&str` parses the name on every call before hashing it.
-pub static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+/// looking it up by `&str` would parse the name on every call.
+static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
 
 /// The `grpc-status` value of an answer's headers or trailers.
-pub fn grpc_status(headers: &http::HeaderMap) -> Option<&http::HeaderValue> {
+pub(crate) fn grpc_status(headers: &http::HeaderMap) -> Option<&http::HeaderValue> {
     crate::headers::find(headers, &GRPC_STATUS)
 }
 
