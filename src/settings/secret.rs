@@ -48,9 +48,19 @@ impl Serialize for Secret {
     }
 }
 
+/// The placeholder itself is refused: it is what a copy of `user-service
+/// config`'s output holds, and taking it as the secret would start the
+/// service with a password or key that is known to everyone.
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Self)
+        let value = String::deserialize(deserializer)?;
+        match value == REDACTED {
+            true => Err(serde::de::Error::custom(format!(
+                "`{REDACTED}` is what `user-service config` prints in place of a secret; \
+                 give the secret itself"
+            ))),
+            false => Ok(Self(value)),
+        }
     }
 }
 
@@ -67,6 +77,18 @@ mod tests {
         assert!(!toml.contains("hunter2"), "{toml}");
         assert!(toml.contains(REDACTED));
         assert_eq!(secret.expose(), "hunter2");
+    }
+
+    #[test]
+    fn the_placeholder_is_not_a_secret() {
+        let refused = toml::from_str::<std::collections::BTreeMap<String, Secret>>(&format!(
+            "s = \"{REDACTED}\""
+        ));
+        let message = refused.expect_err("the placeholder is refused").to_string();
+        assert!(message.contains("in place of a secret"), "{message}");
+        let kept: std::collections::BTreeMap<String, Secret> =
+            toml::from_str("s = \"[redacted] \"").expect("any other value is a secret");
+        assert_eq!(kept["s"].expose(), "[redacted] ");
     }
 
     #[test]

@@ -88,3 +88,22 @@ fn impossible_postgres_settings_name_their_key() {
         assert_eq!(invalid_key(from_env(&pairs)), key, "{pairs:?}");
     }
 }
+
+#[test]
+fn printed_settings_with_a_secret_do_not_load_back_as_that_secret() {
+    let settings = from_env(&[
+        ("USER_SERVICE__STORE__URL", "postgres://svc@db/users"),
+        ("USER_SERVICE__STORE__PASSWORD", "hunter2"),
+    ])
+    .expect("loads");
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let printed = dir.path().join("printed.toml");
+    std::fs::write(&printed, settings.to_toml().expect("prints")).expect("writes");
+    match load(Some(&printed), &HashMap::new(), &[]) {
+        Err(SettingsError::Invalid { key, reason, .. }) => {
+            assert_eq!(key, "store.password");
+            assert!(reason.contains("in place of a secret"), "{reason}");
+        }
+        other => panic!("the placeholder must be refused, not {other:?}"),
+    }
+}
