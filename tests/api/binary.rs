@@ -134,3 +134,37 @@ async fn config_prints_the_effective_settings() {
     assert_eq!(printed["server"]["addr"].as_str(), Some("127.0.0.1:6000"));
     assert_eq!(printed["shutdown"]["grace_period"].as_str(), Some("5s"));
 }
+
+#[tokio::test]
+async fn config_output_with_a_secret_loads_back_only_with_the_secret_itself() {
+    let secret = (
+        "USER_SERVICE__DIRECTORY__PAGE_TOKEN_SECRET",
+        "0123456789abcdef-signing",
+    );
+    let output = bounded(command(&["config"], &[secret]).output())
+        .await
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    let printed = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(!printed.contains(secret.1), "the secret printed: {printed}");
+
+    let file = tempfile::Builder::new()
+        .suffix(".toml")
+        .tempfile()
+        .expect("temp file");
+    let path = file.path().to_str().expect("utf-8 path");
+    std::fs::write(file.path(), &printed).expect("write");
+    let (code, stderr) = config_error(&["config", "--config", path], &[]).await;
+    assert_eq!(code, Some(78), "{stderr}");
+    for needle in ["directory.page_token_secret", "in place of a secret", path] {
+        assert!(
+            stderr.contains(needle),
+            "{needle:?} missing from {stderr:?}"
+        );
+    }
+
+    // The printout with the secret written back in is a working config file.
+    std::fs::write(file.path(), printed.replace("[redacted]", secret.1)).expect("write");
+    let (code, stderr) = config_error(&["config", "--config", path], &[]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+}
