@@ -1,6 +1,8 @@
 //! The real binary end to end: signals, exit codes, the built-in probe.
 use std::time::Duration;
 
+use user_service::settings::REDACTED;
+
 use crate::{
     helpers::{BOUND, bounded},
     process::{command, exit_code, send_signal, start, wait_for_log},
@@ -164,7 +166,7 @@ async fn config_output_with_a_secret_loads_back_only_with_the_secret_itself() {
     }
 
     // The printout with the secret written back in is a working config file.
-    std::fs::write(file.path(), printed.replace("[redacted]", secret.1)).expect("write");
+    std::fs::write(file.path(), printed.replace(REDACTED, secret.1)).expect("write");
     let (code, stderr) = config_error(&["config", "--config", path], &[]).await;
     assert_eq!(code, Some(0), "{stderr}");
 }
